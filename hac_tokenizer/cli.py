@@ -1,0 +1,150 @@
+"""``hac-tokenizer`` command: encode audio files to token npz, decode them back, describe a model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .audio import list_audio_files
+from .errors import HACError
+from .tokenizer import HACTokenizer
+from .tokens import HACTokens
+
+log = logging.getLogger("hac_tokenizer")
+
+
+def _load(args: argparse.Namespace) -> HACTokenizer:
+    import torch
+
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    return HACTokenizer.from_pretrained(args.model, device=args.device, dtype=dtype)
+
+
+def _output_for(source: Path, root: Path, out: Path, suffix: str) -> Path:
+    relative = source.relative_to(root) if root.is_dir() else Path(source.name)
+    return (out / relative).with_suffix(suffix)
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    tok = _load(args)
+    failures = []
+    jobs = [(root, f) for root in map(Path, args.inputs) for f in list_audio_files(root)]
+    if not jobs:
+        raise HACError(f"no audio files found in {args.inputs}.")
+    for root, path in tqdm(jobs, desc="encode", unit="file", disable=args.quiet):
+        target = _output_for(path, root, Path(args.out), ".npz")
+        if args.skip_existing and target.exists():
+            continue
+        try:
+            tok.encode(path).save(target)
+        except HACError as err:
+            if args.fail_fast:
+                raise
+            log.warning("skipped %s: %s", path, err)
+            failures.append((path, err))
+    return _report(len(jobs), failures)
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    tok = _load(args)
+    failures = []
+    jobs = [(root, f) for root in map(Path, args.inputs) for f in _token_files(root)]
+    if not jobs:
+        raise HACError(f"no .npz token files found in {args.inputs}.")
+    for root, path in tqdm(jobs, desc="decode", unit="file", disable=args.quiet):
+        try:
+            tokens = HACTokens.load(path)
+            audio = tok.decode(tokens)
+            for i in range(len(audio)):
+                name = path.stem if len(audio) == 1 else f"{path.stem}_{i}"
+                audio.save(_output_for(path.with_name(name), root, Path(args.out), ".wav"), index=i)
+        except HACError as err:
+            if args.fail_fast:
+                raise
+            log.warning("skipped %s: %s", path, err)
+            failures.append((path, err))
+    return _report(len(jobs), failures)
+
+
+def _token_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(path.rglob("*.npz"))
+    return [path]
+
+
+def _report(total: int, failures: list) -> int:
+    if failures:
+        print(f"{total - len(failures)} of {total} files done; {len(failures)} failed:", file=sys.stderr)
+        for path, err in failures:
+            print(f"  {path}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    if args.list:
+        for name, description in HACTokenizer.available_models().items():
+            print(f"{name:18s} {description}")
+        return 0
+    tok = _load(args)
+    c = tok.config
+    print(f"model         {tok.name}")
+    print(f"parameters    {tok.num_parameters():,}")
+    print(f"sample rate   {c.sample_rate} Hz, hop {c.hop_length} samples, {c.frame_rate:g} frames/s")
+    for name, size in c.vocab_sizes().items():
+        layers = f" x {c.acoustic_layers} RVQ layers" if name == "acoustic" else ""
+        print(f"stream        {name:9s} vocab {size}{layers}")
+    print(f"bitrate       {c.bitrate:.0f} bps ({c.bits_per_frame:g} bits per frame)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hac-tokenizer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", default=None, help="registry name, checkpoint dir or Hub repo (default: bundled)")
+        p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+        p.add_argument("--dtype", default="fp32", choices=("fp32", "fp16", "bf16"))
+
+    def bulk_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-o", "--out", required=True, help="output directory (mirrors input directories)")
+        p.add_argument("--fail-fast", action="store_true", help="stop at the first bad file instead of skipping it")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    enc = sub.add_parser("encode", help="audio files or directories -> one .npz of tokens per file")
+    enc.add_argument("inputs", nargs="+")
+    enc.add_argument("--skip-existing", action="store_true", help="leave files whose .npz exists (resume)")
+    model_args(enc)
+    bulk_args(enc)
+    enc.set_defaults(func=cmd_encode)
+
+    dec = sub.add_parser("decode", help=".npz token files or directories -> .wav files")
+    dec.add_argument("inputs", nargs="+")
+    model_args(dec)
+    bulk_args(dec)
+    dec.set_defaults(func=cmd_decode)
+
+    info = sub.add_parser("info", help="model, streams, vocabulary sizes and bitrate")
+    info.add_argument("--list", action="store_true", help="list the registry's models instead")
+    model_args(info)
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HACError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

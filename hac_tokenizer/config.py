@@ -1,0 +1,228 @@
+"""Model configuration: one dataclass per part, presets for the paper's model zoo, JSON round trip.
+
+Names of presets follow the paper (Khurana et al., Interspeech 2025): ``HAC-14-LaBSE-mHuB-T-L16`` is
+``hac-14-l16``. The teacher (LaBSE/SAMU, HuBERT/mHuBERT) only matters for training, so the SAMU and
+LaBSE variants share an architecture and differ in their training recipe (``training/configs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """TrfENC: pre-LN transformer encoder with a convolutional positional embedding (wav2vec 2.0 style)."""
+
+    layers: int = 4
+    heads: int = 8
+    width: int = 768
+    ffn: int = 3072
+    pos_conv_kernel: int = 128  # frames at 50 Hz: 2.56 s of context for the relative position signal
+    pos_conv_groups: int = 16
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """A factored-out token stream (phonetic or lexical): optional transformer, then one VQ layer."""
+
+    codebook_size: int = 16384
+    codebook_dim: int = 128
+    transformer: TransformerConfig | None = field(default_factory=TransformerConfig)
+
+
+@dataclass(frozen=True)
+class HACConfig:
+    """Architecture of a HAC model. Sizes default to the paper's HAC-14 at 16 kHz.
+
+    The CNN codec follows DAC (Kumar et al. 2023): channels double at each encoder stride and halve at
+    each decoder stride; ``hop_length = prod(encoder_rates)`` samples per token frame.
+    """
+
+    name: str = "hac-14-l16"
+    sample_rate: int = 16000
+    encoder_dim: int = 64
+    encoder_rates: tuple[int, ...] = (2, 4, 5, 8)
+    latent_dim: int = 1024
+    decoder_dim: int = 1536
+    decoder_rates: tuple[int, ...] = (8, 5, 4, 2)
+    acoustic_layers: int = 7
+    acoustic_codebook_size: int = 1024
+    acoustic_codebook_dim: int = 8
+    phonetic: StreamConfig | None = field(default_factory=StreamConfig)
+    lexical: StreamConfig | None = field(default_factory=StreamConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "encoder_rates", tuple(self.encoder_rates))
+        object.__setattr__(self, "decoder_rates", tuple(self.decoder_rates))
+        if math.prod(self.encoder_rates) != math.prod(self.decoder_rates):
+            raise ConfigError(
+                f"encoder_rates {self.encoder_rates} and decoder_rates {self.decoder_rates} must have the "
+                "same product (the hop length), or decoded audio would not match the input length."
+            )
+        if self.acoustic_layers < 1:
+            raise ConfigError("acoustic_layers must be >= 1: the acoustic RVQ carries what the other streams do not.")
+        for stream in (self.phonetic, self.lexical):
+            if stream is not None and stream.transformer is not None:
+                t = stream.transformer
+                if t.width % t.heads or t.width % t.pos_conv_groups:
+                    raise ConfigError(
+                        f"transformer width {t.width} must be divisible by heads ({t.heads}) and pos_conv_groups "
+                        f"({t.pos_conv_groups})."
+                    )
+
+    # -- derived quantities -------------------------------------------------------------------
+    @property
+    def hop_length(self) -> int:
+        """Audio samples per token frame (320 at 16 kHz, i.e. 50 Hz)."""
+        return math.prod(self.encoder_rates)
+
+    @property
+    def frame_rate(self) -> float:
+        return self.sample_rate / self.hop_length
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """Names of the token streams this model produces, in the order they are laid out for an LM."""
+        names = [n for n in ("lexical", "phonetic") if getattr(self, n) is not None]
+        return (*names, "acoustic")
+
+    @property
+    def bits_per_frame(self) -> float:
+        bits = self.acoustic_layers * math.log2(self.acoustic_codebook_size)
+        for stream in (self.phonetic, self.lexical):
+            if stream is not None:
+                bits += math.log2(stream.codebook_size)
+        return bits
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second: 4900 for HAC-14 (50 Hz x (7 x 10 + 14 + 14))."""
+        return self.frame_rate * self.bits_per_frame
+
+    def vocab_sizes(self) -> dict[str, int]:
+        """Codebook size of each stream (``acoustic``: per RVQ layer)."""
+        sizes = {"acoustic": self.acoustic_codebook_size}
+        for name in ("lexical", "phonetic"):
+            stream = getattr(self, name)
+            if stream is not None:
+                sizes[name] = stream.codebook_size
+        return sizes
+
+    # -- serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HACConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"a HAC config must be a JSON object, got {type(data).__name__}.")
+        data = dict(data)
+        for key in ("phonetic", "lexical"):
+            if data.get(key) is not None:
+                data[key] = _build(StreamConfig, data[key], key)
+        return _build(cls, data, "config")
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> HACConfig:
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            try:
+                text = Path(text_or_path).read_text()
+            except OSError as err:
+                raise ConfigError(f"cannot read config file {text_or_path}: {err}") from err
+        try:
+            return cls.from_dict(json.loads(text))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"config is not valid JSON ({err}); re-export the checkpoint.") from err
+
+    # -- presets --------------------------------------------------------------------------------
+    @classmethod
+    def preset(cls, name: str) -> HACConfig:
+        """A config of the model zoo by registry name, e.g. ``HACConfig.preset("hac-14-l16")``."""
+        try:
+            return PRESETS[name]
+        except KeyError:
+            raise ConfigError(f"unknown preset {name!r}; available: {', '.join(sorted(PRESETS))}.") from None
+
+    @classmethod
+    def presets(cls) -> tuple[str, ...]:
+        return tuple(PRESETS)
+
+
+def _build(kind: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {type(data).__name__}.")
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; this file was written by another version.")
+    if kind is StreamConfig and isinstance(data.get("transformer"), dict):
+        data = {**data, "transformer": _build(TransformerConfig, data["transformer"], f"{where}.transformer")}
+    try:
+        return kind(**data)
+    except TypeError as err:
+        raise ConfigError(f"{where} is malformed: {err}") from err
+
+
+def _hac(name: str, bits: int = 14, acoustic_layers: int = 7) -> HACConfig:
+    stream = StreamConfig(codebook_size=2**bits)
+    return HACConfig(name=name, acoustic_layers=acoustic_layers, phonetic=stream, lexical=stream)
+
+
+def _dac(name: str, bits: int) -> HACConfig:
+    # DAC-*-HuB-T: 9 VQ layers, the first (phonetic, 128-dim) factored out of the RVQ; no lexical level.
+    return HACConfig(name=name, acoustic_layers=8, phonetic=StreamConfig(codebook_size=2**bits), lexical=None)
+
+
+def tiny_config(name: str = "tiny") -> HACConfig:
+    """A few-thousand-parameter model with the full structure, for tests and examples."""
+    transformer = TransformerConfig(layers=1, heads=2, width=16, ffn=32, pos_conv_kernel=8, pos_conv_groups=2)
+    stream = StreamConfig(codebook_size=32, codebook_dim=4, transformer=transformer)
+    return HACConfig(
+        name=name, encoder_dim=4, latent_dim=32, decoder_dim=32, acoustic_layers=2,
+        acoustic_codebook_size=16, acoustic_codebook_dim=4, phonetic=stream, lexical=stream,
+    )
+
+
+def small_config(name: str = "hac-mls8-small") -> HACConfig:
+    """The bundled default: the paper's structure scaled down to train on 2 CPU cores and ship in a wheel.
+
+    Codebooks shrink with the data: a few hours of synthetic speech cannot fill 16384 entries.
+    """
+    transformer = TransformerConfig(layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16)
+    return HACConfig(
+        name=name, encoder_dim=16, latent_dim=256, decoder_dim=384, acoustic_layers=4,
+        acoustic_codebook_size=1024, acoustic_codebook_dim=8,
+        phonetic=StreamConfig(codebook_size=512, codebook_dim=32, transformer=transformer),
+        lexical=StreamConfig(codebook_size=2048, codebook_dim=32, transformer=transformer),
+    )
+
+
+PRESETS: dict[str, HACConfig] = {
+    # Paper's HAC model zoo (Section 3). All HAC-14 variants share this architecture.
+    "hac-14-l16": _hac("hac-14-l16"),  # HAC-14-LaBSE-mHuB-T-L16
+    "hac-14-en": _hac("hac-14-en"),  # HAC-14-LaBSE-HuB-T-en
+    "hac-14-samu-l16": _hac("hac-14-samu-l16"),  # HAC-14-SAMU-mHuB-T-L16
+    "hac-14-samu-en": _hac("hac-14-samu-en"),  # HAC-14-SAMU-HuB-T-en
+    "hac-10-en": _hac("hac-10-en", bits=10),  # HAC-10-SAMU-HuB-T-en (Table 1, Fig. 5)
+    # Single-level baselines that fit this architecture (the ST baseline is EnCodec-based and does not).
+    "dac-14-en": _dac("dac-14-en", bits=14),  # DAC-14-HuB-T-en
+    "dac-14-l16": _dac("dac-14-l16", bits=14),  # DAC-14-mHuB-T-L16
+    "dac-10-en": _dac("dac-10-en", bits=10),  # DAC-10-HuB-T-en
+    "hac-mls8-small": small_config(),
+    "tiny": tiny_config(),
+}

@@ -1,0 +1,38 @@
+"""Typed errors. Every message says what was wrong and what to do about it.
+
+All errors derive from :class:`HACError`, so a data pipeline can catch one type and skip a bad item.
+Where a built-in type is the natural one (a bad value, a missing file) the error derives from it too,
+so ``except ValueError`` keeps working.
+"""
+
+
+class HACError(Exception):
+    """Base class of every error raised by hac_tokenizer."""
+
+
+class AudioInputError(HACError, ValueError):
+    """Audio handed to ``encode`` is unusable: empty, NaN/inf, wrong rank or layout, bad sample rate."""
+
+
+class AudioFileError(HACError, OSError):
+    """An audio file is missing, unreadable or corrupt."""
+
+
+class TokenError(HACError, ValueError):
+    """Tokens handed to ``decode`` do not fit the model: ids out of range, mismatched streams or shapes."""
+
+
+class ConfigError(HACError, ValueError):
+    """A configuration is invalid, malformed, or of an unknown format version."""
+
+
+class CheckpointError(HACError, RuntimeError):
+    """A checkpoint is missing, corrupt, or does not match its config (names the key or file)."""
+
+
+class ChecksumError(CheckpointError):
+    """A weight file's sha256 differs from the one recorded in the registry."""
+
+
+class ModelNotFoundError(HACError, LookupError):
+    """A model name is not in the registry, or its weights cannot be fetched (offline, not published)."""

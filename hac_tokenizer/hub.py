@@ -1,0 +1,128 @@
+"""Model registry and resolution of a name to a local checkpoint directory.
+
+``from_pretrained`` accepts nothing (the bundled default), a registry name, a local directory, or a
+Hugging Face Hub repo id. Hub files go through ``huggingface_hub`` and its cache, so ``revision``,
+``cache_dir``, ``HF_HUB_OFFLINE=1`` and ``local_files_only`` work as users know them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from .errors import ModelNotFoundError
+
+BUNDLED_DIR = Path(__file__).parent / "checkpoints"
+HUB_ORG = "hac-tokenizer"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registry entry: where the weights live and what they are."""
+
+    name: str
+    description: str
+    repo_id: str | None = None  # Hub repo for full-size weights
+    revision: str | None = None
+    sha256: str | None = None  # of model.safetensors; None until weights are published
+    bundled: bool = False
+    recipe: str | None = None  # training config that reproduces it
+    placeholder: bool = False  # random weights standing in until the trained ones land; warns on load
+
+    @property
+    def directory(self) -> Path:
+        return BUNDLED_DIR / self.name
+
+
+def _zoo(name: str, paper_name: str) -> ModelEntry:
+    return ModelEntry(
+        name=name,
+        description=f"{paper_name} (paper's model zoo, full size)",
+        repo_id=f"{HUB_ORG}/{name}",
+        recipe=f"training/configs/{name}.yaml",
+    )
+
+
+DEFAULT_MODEL = "hac-mls8-small"
+REGISTRY: dict[str, ModelEntry] = {
+    entry.name: entry
+    for entry in (
+        ModelEntry(
+            name=DEFAULT_MODEL,
+            description="small HAC for synthetic 8-language speech (bundled, offline); PLACEHOLDER: untrained",
+            sha256="83ef3f8b58265da8461799232d220465fb50692ec2807ed9e0cc64b3d8a1aae2",
+            bundled=True,
+            placeholder=True,
+            recipe=f"training/configs/{DEFAULT_MODEL}.yaml",
+        ),
+        _zoo("hac-14-l16", "HAC-14-LaBSE-mHuB-T-L16"),
+        _zoo("hac-14-en", "HAC-14-LaBSE-HuB-T-en"),
+        _zoo("hac-14-samu-l16", "HAC-14-SAMU-mHuB-T-L16"),
+        _zoo("hac-14-samu-en", "HAC-14-SAMU-HuB-T-en"),
+        _zoo("hac-10-en", "HAC-10-SAMU-HuB-T-en"),
+        _zoo("dac-14-en", "DAC-14-HuB-T-en baseline"),
+        _zoo("dac-14-l16", "DAC-14-mHuB-T-L16 baseline"),
+        _zoo("dac-10-en", "DAC-10-HuB-T-en baseline"),
+    )
+}
+
+
+def resolve(
+    name_or_path: str | os.PathLike | None,
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> tuple[Path, ModelEntry | None]:
+    """A name, directory or repo id -> (local checkpoint directory, registry entry or None)."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path, None
+    name = str(name_or_path)
+    entry = REGISTRY.get(name)
+    if entry is not None and entry.bundled:
+        return entry.directory, entry
+    if entry is None and (name.count("/") != 1 or path.suffix or name.startswith((".", "/"))):
+        raise ModelNotFoundError(
+            f"{name!r} is neither a local checkpoint directory nor a known model. "
+            f"Known models: {', '.join(REGISTRY)}; or pass a Hub repo id 'org/name'."
+        )
+    repo_id = entry.repo_id if entry is not None else name
+    revision = revision or (entry.revision if entry is not None else None)
+    return _download(repo_id, revision, cache_dir, local_files_only, entry), entry
+
+
+def _download(
+    repo_id: str, revision: str | None, cache_dir: str | os.PathLike | None, local_files_only: bool, entry: ModelEntry | None
+) -> Path:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    how_to_train = (
+        f" To train it yourself: hac-train --config {entry.recipe} (see training/README.md)."
+        if entry is not None and entry.recipe
+        else ""
+    )
+    try:
+        files = [
+            hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+            for filename in (CONFIG_NAME, WEIGHTS_NAME)
+        ]
+    except LocalEntryNotFoundError as err:
+        raise ModelNotFoundError(
+            f"weights of {repo_id!r} are not in the local Hugging Face cache and the Hub cannot be reached "
+            f"(offline mode or no network). Connect once to download them, or copy a checkpoint directory "
+            f"and pass its path.{how_to_train}"
+        ) from err
+    except (RepositoryNotFoundError, EntryNotFoundError) as err:
+        raise ModelNotFoundError(
+            f"the Hub has no checkpoint at {repo_id!r} (revision {revision or 'main'}): the weights are not "
+            f"published there.{how_to_train}"
+        ) from err
+    except (HfHubHTTPError, OSError) as err:
+        raise ModelNotFoundError(f"could not download {repo_id!r} from the Hub: {err}.{how_to_train}") from err
+    return Path(files[1]).parent

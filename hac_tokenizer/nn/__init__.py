@@ -1,0 +1,1 @@
+"""Neural network building blocks of HAC: CNN codec, transformer encoder, shared layers."""
