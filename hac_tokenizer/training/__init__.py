@@ -1,0 +1,1 @@
+"""Training of HAC models (install with the ``[train]`` extra): data, losses, distillation, trainer."""
