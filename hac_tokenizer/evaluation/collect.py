@@ -1,0 +1,144 @@
+"""Encode a manifest in batches and keep, per utterance, what the metrics read.
+
+Per utterance: the valid frames' codes of each stream, the stream's *token-embedding features*, the
+frame phone labels, and the reconstruction scores of the full decode and of each stream-subset decode.
+
+Token-embedding features (used by ABX and the probes): the codebook vector of each frame's token in the
+quantizer's own lookup space, L2-normalised (the space where the quantizer compares codes by cosine);
+for the acoustic stream the N RVQ layers' vectors are concatenated. The embedding each stream adds to
+``Z_Q`` is a fixed linear map of these vectors, so a linear probe reads the same information from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..audio import to_mono_items
+from ..manifest import ManifestEntry, frame_labels
+from ..nn.layers import length_mask
+from ..tokenizer import HACTokenizer
+from ..tokens import HACAudio, HACTokens
+from .errors import EvaluationError
+from .reconstruction import Metric
+
+
+@dataclass
+class Utterance:
+    """What the metrics need from one manifest entry (valid frames only, T of them)."""
+
+    entry: ManifestEntry
+    codes: dict[str, np.ndarray]  # "lexical"/"phonetic": [T]; "acoustic": [N, T]
+    features: dict[str, Tensor]  # per stream [T, d] token-embedding features (CPU)
+    phones: list[str | None]  # [T] frame phone labels
+    scores: dict[str, dict[str, float | None]] = field(default_factory=dict)  # decode name -> metric -> value
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.phones)
+
+
+def decode_streams(tok: HACTokenizer, tokens: HACTokens, streams: Sequence[str]) -> HACAudio:
+    """Decode from ``streams`` only: ``Z_Q`` is the sum of their embeddings, the others contribute nothing."""
+    missing = [s for s in streams if getattr(tokens, s) is None]
+    if missing or not streams:
+        raise EvaluationError(f"cannot decode from streams {tuple(streams)}: the tokens lack {missing or 'any stream'}.")
+    num_frames = tokens.num_frames
+    lengths = tokens.lengths.to(tok.device)
+    mask = length_mask(lengths, num_frames) if bool((lengths != num_frames).any()) else None
+    with torch.inference_mode():
+        codes = {name: getattr(tokens, name).to(tok.device).clamp_min(0) for name in streams}
+        audio = tok.model.decode(tok.model.embed(codes), mask)[:, 0].float()
+    sample_lengths = tokens.sample_lengths.to(tok.device)
+    waveform = audio[:, : int(sample_lengths.max())]
+    steps = torch.arange(waveform.shape[-1], device=tok.device)
+    waveform = waveform.masked_fill(steps[None, :] >= sample_lengths[:, None], 0.0)
+    return HACAudio(waveform, sample_lengths, tok.sample_rate)
+
+
+def token_features(tok: HACTokenizer, tokens: HACTokens) -> dict[str, Tensor]:
+    """Per stream ``[B, T, d]`` normalised code vectors (padding frames hold code 0's vector)."""
+    model, out = tok.model, {}
+    with torch.inference_mode():
+        for name, stream in model.streams().items():
+            codes = getattr(tokens, name)
+            if codes is not None:
+                out[name] = F.normalize(stream.vq.codebook(codes.clamp_min(0)).float(), dim=-1)
+        if tokens.acoustic is not None:
+            layers = [F.normalize(layer.codebook(c.clamp_min(0)).float(), dim=-1) for layer, c in zip(model.acoustic.layers, tokens.acoustic.unbind(1))]
+            out["acoustic"] = torch.cat(layers, dim=-1)
+    return out
+
+
+def _batches(entries: Sequence[ManifestEntry], batch_size: int) -> Iterator[list[ManifestEntry]]:
+    # sorting by duration keeps padding (wasted compute) small
+    ordered = sorted(entries, key=lambda e: e.duration)
+    for begin in range(0, len(ordered), batch_size):
+        yield ordered[begin : begin + batch_size]
+
+
+def _score(metrics: Mapping[str, Metric], reference: Tensor, estimate: Tensor, rate: int) -> dict[str, float | None]:
+    scores: dict[str, float | None] = {}
+    for name, metric in metrics.items():
+        try:
+            scores[name] = metric(reference, estimate, rate)
+        except EvaluationError:
+            scores[name] = None  # e.g. PESQ finds no speech in a silent decode; counted as a failure
+    return scores
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    batch_size: int = 8
+    decodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> streams; "full" uses tok.decode
+    metrics: Mapping[str, Metric] = field(default_factory=dict)  # reconstruction metrics; empty: no decoding
+    example_count: int = 1  # utterances whose waveforms are kept for plots
+
+
+@dataclass
+class Collected:
+    utterances: list[Utterance]
+    examples: list[dict[str, np.ndarray]]  # {"original": [S], decode name: [S]} for the first utterances
+
+
+def collect(
+    tok: HACTokenizer,
+    entries: Sequence[ManifestEntry],
+    options: CollectOptions,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Collected:
+    """Encode (and decode) ``entries`` batch by batch; ``progress(n)`` is called after each batch of n."""
+    utterances, examples = [], []
+    for batch in _batches(entries, options.batch_size):
+        audio = to_mono_items([e.audio for e in batch], None, tok.sample_rate)
+        tokens = tok.encode(audio, sample_rate=tok.sample_rate)
+        features = token_features(tok, tokens)
+        decoded = {name: (tok.decode(tokens) if name == "full" else decode_streams(tok, tokens, streams))
+                   for name, streams in options.decodes.items()} if options.metrics else {}
+        for b, entry in enumerate(batch):
+            t = int(tokens.lengths[b])
+            utterance = Utterance(
+                entry=entry,
+                codes={name: c[b, ..., :t].cpu().numpy() for name, c in tokens.streams().items()},
+                features={name: f[b, :t].cpu() for name, f in features.items()},
+                phones=frame_labels(entry.phones, t, tok.frame_rate),
+            )
+            reference = audio[b].to(tok.device)
+            for name, result in decoded.items():
+                estimate = result.waveform[b, : len(reference)]
+                utterance.scores[name] = _score(options.metrics, reference, estimate, tok.sample_rate)
+            if len(examples) < options.example_count:
+                examples.append({"original": audio[b].numpy(), **{n: r.unbatch()[b].cpu().numpy() for n, r in decoded.items()}})
+            utterances.append(utterance)
+        progress(len(batch))
+    return Collected(utterances, examples)
+
+
+def acoustic_layers(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """``[N, T]`` acoustic codes -> ``{"acoustic.1": [T], ...}`` (layers numbered from 1, as in the paper)."""
+    return {f"acoustic.{n + 1}": layer for n, layer in enumerate(codes)}

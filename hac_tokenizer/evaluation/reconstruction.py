@@ -1,0 +1,199 @@
+"""Reconstruction metrics between a reference waveform and its decoded version, both ``[S]`` at one rate.
+
+Exact settings (fixed, so numbers compare across checkpoints; spectral distances follow DAC's evaluation,
+Kumar et al. 2023, computed here at the model's 16 kHz instead of DAC's 22.05/44.1 kHz):
+
+- **Mel distance** (lower is better): sum over 7 scales of ``mean |log10 max(M_x, 1e-5) - log10 max(M_y, 1e-5)|``
+  where ``M`` is a magnitude (power 1) mel spectrogram with window lengths 32, 64, 128, 256, 512, 1024, 2048
+  samples, hop = window / 4, FFT size = window, 5, 10, 20, 40, 80, 160, 320 mel bands, 0 Hz .. Nyquist,
+  Slaney mel scale and area normalisation (librosa's default filters).
+- **STFT distance** (lower is better): sum over windows 2048 and 512 (hop = window / 4) of
+  ``mean |log10 max(|X|, 1e-5)^2 - log10 max(|Y|, 1e-5)^2| + mean | |X| - |Y| |``.
+  Both spectral distances use a periodic sqrt-Hann window (audiotools' default, as in DAC) and centred
+  frames with zero padding at the edges.
+- **SI-SDR** in dB (higher is better; Le Roux et al. 2019): both signals made zero-mean,
+  ``s_t = (<y, x> / <x, x>) x``, ``SI-SDR = 10 log10(|s_t|^2 / |y - s_t|^2)``, in float64.
+- **PESQ** wide-band (ITU-T P.862.2, ``pesq`` package) at 16 kHz (audio resampled with soxr if needed); 1.04 .. 4.64.
+- **STOI** (Taal et al. 2011, ``pystoi``, not the extended variant); 0 .. 1.
+- **ViSQOL** v3 speech mode at 16 kHz (MOS-LQO 1 .. 5), only when Google's ``visqol`` Python bindings are installed.
+
+``x`` is the reference, ``y`` the estimate throughout.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..audio import resample
+from .errors import EvaluationError, require
+
+MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
+MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
+STFT_WINDOWS = (2048, 512)
+CLAMP = 1e-5
+PESQ_RATE = 16000
+
+Metric = Callable[[Tensor, Tensor, int], float]
+
+
+def _hz_to_mel(hz: Tensor) -> Tensor:
+    """Slaney mel scale: linear (3 bands per 200 Hz) below 1 kHz, logarithmic above."""
+    log_step = math.log(6.4) / 27.0
+    return torch.where(hz < 1000.0, hz * 3.0 / 200.0, 15.0 + torch.log(hz.clamp_min(1e-9) / 1000.0) / log_step)
+
+
+def _mel_to_hz(mel: Tensor) -> Tensor:
+    log_step = math.log(6.4) / 27.0
+    return torch.where(mel < 15.0, mel * 200.0 / 3.0, 1000.0 * torch.exp(log_step * (mel - 15.0)))
+
+
+@functools.lru_cache(maxsize=32)
+def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
+    """``[n_mels, n_fft // 2 + 1]`` triangular filters, Slaney scale, each of unit area (0 Hz .. Nyquist)."""
+    fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    edges_mel = torch.linspace(0.0, float(_hz_to_mel(torch.tensor(sample_rate / 2.0))), n_mels + 2, dtype=torch.float64)
+    edges = _mel_to_hz(edges_mel)  # [n_mels + 2]
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (fft_hz[None] - lower) / (centre - lower)
+    falling = (upper - fft_hz[None]) / (upper - centre)
+    filters = torch.clamp(torch.minimum(rising, falling), min=0.0)
+    return (filters * (2.0 / (upper - lower))).float()
+
+
+def magnitude(audio: Tensor, window: int) -> Tensor:
+    """``[..., S] -> [..., window // 2 + 1, frames]`` STFT magnitude, sqrt-Hann, hop window / 4."""
+    shape = audio.shape[:-1]
+    flat = audio.reshape(-1, audio.shape[-1]).float()
+    spec = torch.stft(
+        flat, n_fft=window, hop_length=window // 4, window=torch.hann_window(window, device=audio.device).sqrt(),
+        center=True, pad_mode="constant", return_complex=True,
+    ).abs()
+    return spec.reshape(*shape, *spec.shape[-2:])
+
+
+def _check_pair(reference: Tensor, estimate: Tensor) -> None:
+    if reference.shape != estimate.shape:
+        raise EvaluationError(f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} differ in shape; trim both to one length.")
+    if reference.shape[-1] == 0:
+        raise EvaluationError("cannot score empty audio.")
+
+
+def _log_l1(x: Tensor, y: Tensor, power: float) -> Tensor:
+    """``[..., F, T]`` -> ``[...]``: mean |log10 max(x, eps)^power - log10 max(y, eps)^power|."""
+    diff = power * (x.clamp_min(CLAMP).log10() - y.clamp_min(CLAMP).log10())
+    return diff.abs().mean(dim=(-2, -1))
+
+
+def mel_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
+    """Multi-scale log-mel L1 distance ``[..., S], [..., S] -> [...]`` (settings in the module docstring)."""
+    _check_pair(reference, estimate)
+    total = torch.zeros(reference.shape[:-1], device=reference.device)
+    for window, bands in zip(MEL_WINDOWS, MEL_BANDS):
+        filters = mel_filters(sample_rate, window, bands).to(reference.device)
+        mel_x = torch.einsum("mf,...ft->...mt", filters, magnitude(reference, window))
+        mel_y = torch.einsum("mf,...ft->...mt", filters, magnitude(estimate, window))
+        total = total + _log_l1(mel_x, mel_y, power=1.0)
+    return total
+
+
+def stft_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
+    """Multi-scale STFT distance ``[..., S], [..., S] -> [...]`` (log power L1 + magnitude L1 per scale)."""
+    del sample_rate  # the windows are in samples, as in DAC
+    _check_pair(reference, estimate)
+    total = torch.zeros(reference.shape[:-1], device=reference.device)
+    for window in STFT_WINDOWS:
+        mag_x, mag_y = magnitude(reference, window), magnitude(estimate, window)
+        total = total + _log_l1(mag_x, mag_y, power=2.0) + (mag_x - mag_y).abs().mean(dim=(-2, -1))
+    return total
+
+
+def si_sdr(reference: Tensor, estimate: Tensor, sample_rate: int | None = None) -> Tensor:
+    """Scale-invariant SDR in dB, ``[..., S], [..., S] -> [...]``."""
+    del sample_rate
+    _check_pair(reference, estimate)
+    x = reference.double() - reference.double().mean(-1, keepdim=True)
+    y = estimate.double() - estimate.double().mean(-1, keepdim=True)
+    eps = torch.finfo(torch.float64).tiny
+    scale = (x * y).sum(-1, keepdim=True) / ((x * x).sum(-1, keepdim=True) + eps)
+    target = scale * x
+    residual = y - target
+    ratio = (target.pow(2).sum(-1) + eps) / (residual.pow(2).sum(-1) + eps)
+    return (10 * torch.log10(ratio)).float()
+
+
+def _numpy_at(audio: Tensor, sample_rate: int, target_rate: int) -> np.ndarray:
+    return resample(audio.detach().float().cpu()[None], sample_rate, target_rate)[0].double().numpy()
+
+
+def pesq_wb(reference: Tensor, estimate: Tensor, sample_rate: int) -> float:
+    """Wide-band PESQ of ``[S]`` signals; raises :class:`EvaluationError` where PESQ finds no speech."""
+    _check_pair(reference, estimate)
+    pesq = require("pesq", "pesq", "PESQ")
+    ref, est = _numpy_at(reference, sample_rate, PESQ_RATE), _numpy_at(estimate, sample_rate, PESQ_RATE)
+    try:
+        return float(pesq.pesq(PESQ_RATE, ref, est, "wb"))
+    except pesq.PesqError as err:
+        raise EvaluationError(f"PESQ cannot score this pair ({type(err).__name__}: {err}).") from err
+
+
+def stoi(reference: Tensor, estimate: Tensor, sample_rate: int) -> float:
+    """Short-time objective intelligibility of ``[S]`` signals."""
+    _check_pair(reference, estimate)
+    pystoi = require("pystoi", "pystoi", "STOI")
+    ref = reference.detach().double().cpu().numpy()
+    return float(pystoi.stoi(ref, estimate.detach().double().cpu().numpy(), sample_rate, extended=False))
+
+
+class Visqol:
+    """ViSQOL v3 in speech mode (16 kHz); needs Google's ``visqol`` bindings (built from github.com/google/visqol)."""
+
+    MODEL = "lattice_tcditugenmeetpackhref_ls2_nl60_lr12_bs2048_learn.005_ep2400_train1_7_raw.tflite"
+
+    def __init__(self) -> None:
+        lib = require("visqol.visqol_lib_py", "visqol", "ViSQOL")
+        config_pb2 = require("visqol.pb2.visqol_config_pb2", "visqol", "ViSQOL")
+        config = config_pb2.VisqolConfig()
+        config.audio.sample_rate = PESQ_RATE
+        config.options.use_speech_scoring = True
+        config.options.svr_model_path = os.path.join(os.path.dirname(lib.__file__), "model", self.MODEL)
+        self._api = lib.VisqolApi()
+        self._api.Create(config)
+
+    def __call__(self, reference: Tensor, estimate: Tensor, sample_rate: int) -> float:
+        _check_pair(reference, estimate)
+        ref, est = _numpy_at(reference, sample_rate, PESQ_RATE), _numpy_at(estimate, sample_rate, PESQ_RATE)
+        return float(self._api.Measure(ref, est).moslqo)
+
+
+def _scalar(metric: Callable[[Tensor, Tensor, int], Tensor]) -> Metric:
+    return lambda reference, estimate, sample_rate: float(metric(reference, estimate, sample_rate))
+
+
+def default_metrics() -> dict[str, Metric]:
+    """The reconstruction metrics by report name; ViSQOL only when its bindings are installed."""
+    metrics: dict[str, Metric] = {
+        "mel_distance": _scalar(mel_distance),
+        "stft_distance": _scalar(stft_distance),
+        "si_sdr": _scalar(si_sdr),
+        "pesq_wb": pesq_wb,
+        "stoi": stoi,
+    }
+    if visqol_available():
+        metrics["visqol"] = Visqol()
+    return metrics
+
+
+def visqol_available() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("visqol") is not None
+    except ValueError:
+        return False

@@ -1,0 +1,210 @@
+"""Run every metric group on a manifest: the engine behind ``hac-eval``.
+
+Streams are named ``lexical``, ``phonetic``, ``acoustic`` (all RVQ layers together: ABX, probes) and
+``acoustic.1`` .. ``acoustic.N`` (one RVQ layer: PNMI, word detection, codebook usage). Every metric
+reads valid frames only; frames are at the model's frame rate (50 Hz) and a frame's phone/word is the
+interval holding its centre. A metric group that the data cannot support (no word alignments, a single
+speaker, ...) is reported as ``{"skipped": reason}`` instead of failing the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..tokenizer import HACTokenizer
+from ..manifest import ManifestEntry
+from .abx import abx_error, sample_triplets, triphones
+from .codebook import bitrate, codebook_usage
+from .collect import CollectOptions, Collected, Utterance, acoustic_layers, collect
+from .errors import EvaluationError
+from .pnmi import pnmi
+from .probes import phone_probe, speaker_probe
+from .reconstruction import default_metrics
+from .word_detection import WordSegment, word_detection
+
+METRIC_GROUPS = ("pnmi", "word_detection", "abx", "codebook", "reconstruction", "probes")
+FEATURES = "token embeddings: L2-normalised codebook vectors in each quantizer's lookup space (acoustic: RVQ layers concatenated)"
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    metrics: tuple[str, ...] = METRIC_GROUPS
+    batch_size: int = 8
+    ablations: tuple[tuple[str, ...], ...] = (("lexical", "phonetic"), ("acoustic",))  # stream subsets to decode from
+    min_word_count: int = 1
+    abx_max_triplets: int = 5000
+    abx_max_per_cell: int = 5
+    probe_test_fraction: float = 0.3
+    seed: int = 0
+
+
+def frame_streams(utterance: Utterance) -> dict[str, np.ndarray]:
+    """``[T]`` codes per single-token stream: lexical, phonetic, acoustic.1 .. acoustic.N."""
+    codes = {name: c for name, c in utterance.codes.items() if name != "acoustic"}
+    if "acoustic" in utterance.codes:
+        codes.update(acoustic_layers(utterance.codes["acoustic"]))
+    return codes
+
+
+def _guarded(group: Callable[[], dict]) -> dict:
+    try:
+        return group()
+    except EvaluationError as err:
+        return {"skipped": str(err)}
+
+
+# -- token-linguistics metrics ------------------------------------------------------------------------
+def pnmi_metrics(utterances: Sequence[Utterance]) -> dict:
+    """PNMI per stream over all labelled frames, per language, and the mean over languages."""
+    by_language: dict[str, list[Utterance]] = defaultdict(list)
+    for u in utterances:
+        by_language[u.entry.language].append(u)
+
+    def score(group: Sequence[Utterance], stream: str) -> float:
+        phones, tokens = [], []
+        for u in group:
+            codes = frame_streams(u)[stream]
+            keep = [t for t, p in enumerate(u.phones) if p is not None]
+            phones += [u.phones[t] for t in keep]
+            tokens.append(codes[keep])
+        return pnmi(np.asarray(phones, dtype=object).astype(str), np.concatenate(tokens))
+
+    out = {}
+    for stream in frame_streams(utterances[0]):
+        per_language = {lang: _guarded(lambda g=group: {"pnmi": score(g, stream)}) for lang, group in sorted(by_language.items())}
+        valid = [v["pnmi"] for v in per_language.values() if "pnmi" in v]
+        out[stream] = {
+            "all": score(utterances, stream),
+            "per_language": {lang: v.get("pnmi") for lang, v in per_language.items()},
+            "language_mean": float(np.mean(valid)) if valid else None,
+        }
+    return out
+
+
+def _frame_span(start: float, end: float, frame_rate: float, num_frames: int) -> slice:
+    first = max(0, math.ceil(start * frame_rate - 0.5))
+    return slice(first, min(num_frames, math.ceil(end * frame_rate - 0.5)))
+
+
+def word_metrics(utterances: Sequence[Utterance], frame_rate: float, min_word_count: int) -> dict:
+    out = {}
+    for stream in frame_streams(utterances[0]):
+        segments = [
+            WordSegment(f"{u.entry.language}:{w.label}", frame_streams(u)[stream][_frame_span(w.start, w.end, frame_rate, u.num_frames)])
+            for u in utterances
+            for w in u.entry.words
+        ]
+        out[stream] = word_detection(segments, min_word_count=min_word_count).to_dict()
+    return out
+
+
+def abx_metrics(utterances: Sequence[Utterance], frame_rate: float, options: EvalOptions, device) -> dict:
+    items = [
+        item
+        for i, u in enumerate(utterances)
+        for item in triphones(i, u.entry.phones, u.entry.speaker, u.num_frames, frame_rate)
+    ]
+    out: dict = {"features": FEATURES, "distance": "DTW, angular distance arccos(cos)/pi, path-averaged"}
+    for mode in ("within", "across"):
+        try:
+            triplets = sample_triplets(items, mode, options.abx_max_per_cell, options.abx_max_triplets, options.seed)
+        except EvaluationError as err:
+            out[mode] = {"skipped": str(err)}
+            continue
+        out[mode] = {"triplets": len(triplets)}
+        for stream in utterances[0].features:
+            features = [utterances[item.utterance].features[stream][item.start : item.end] for item in items]
+            out[mode][stream] = abx_error(features, triplets, device)
+    return out
+
+
+def codebook_metrics(utterances: Sequence[Utterance], tok: HACTokenizer) -> dict:
+    sizes = tok.config.vocab_sizes()
+    usages = {}
+    for stream in frame_streams(utterances[0]):
+        codes = np.concatenate([frame_streams(u)[stream] for u in utterances])
+        usages[stream] = codebook_usage(codes, sizes[stream.split(".")[0]])
+    return {
+        "streams": {name: u.to_dict() for name, u in usages.items()},
+        "bitrate": bitrate(usages, tok.frame_rate).to_dict(),
+    }
+
+
+# -- reconstruction and probes -------------------------------------------------------------------------
+def reconstruction_summary(utterances: Sequence[Utterance]) -> dict:
+    """Mean of each metric per decode over utterances where it could be computed, and how many failed."""
+    out: dict = {}
+    for decode in utterances[0].scores:
+        out[decode] = {}
+        for metric in utterances[0].scores[decode]:
+            values = [u.scores[decode][metric] for u in utterances]
+            ok = [v for v in values if v is not None and math.isfinite(v)]
+            out[decode][metric] = {"mean": float(np.mean(ok)) if ok else None, "count": len(ok), "failed": len(values) - len(ok)}
+    return out
+
+
+def probe_metrics(utterances: Sequence[Utterance], options: EvalOptions, device) -> dict:
+    out: dict = {"speaker": {}, "phone": {}, "features": FEATURES}
+    for stream in utterances[0].features:
+        pooled = torch.stack([u.features[stream].mean(0) for u in utterances]).to(device)
+        speakers = [u.entry.speaker for u in utterances]
+        out["speaker"][stream] = _guarded(
+            lambda: speaker_probe(pooled, speakers, options.probe_test_fraction, options.seed).to_dict()
+        )
+        frames = [u.features[stream].to(device) for u in utterances]
+        out["phone"][stream] = _guarded(
+            lambda: phone_probe(frames, [u.phones for u in utterances], options.probe_test_fraction, options.seed).to_dict()
+        )
+    return out
+
+
+# -- the whole run ----------------------------------------------------------------------------------------
+def collect_manifest(tok: HACTokenizer, entries: Sequence[ManifestEntry], options: EvalOptions, progress) -> Collected:
+    """Encode, and decode when reconstruction is asked, every entry (``progress(n)`` after each batch)."""
+    if not entries:
+        raise EvaluationError("the manifest has no entries (check --split and the file).")
+    available = tok.config.streams
+    decodes = {"full": available}
+    for subset in options.ablations:
+        kept = tuple(s for s in available if s in subset)
+        if kept and kept != available:
+            decodes["+".join(kept)] = kept
+    wanted = "reconstruction" in options.metrics
+    collect_options = CollectOptions(options.batch_size, decodes, default_metrics() if wanted else {})
+    return collect(tok, entries, collect_options, progress)
+
+
+def evaluate(
+    tok: HACTokenizer,
+    collected: Collected,
+    options: EvalOptions,
+    progress: Callable[[str], None] = lambda name: None,
+) -> dict:
+    """All requested metric groups on collected utterances, as a JSON-ready dict."""
+    utterances, device, rate = collected.utterances, tok.device, tok.frame_rate
+    groups: dict[str, Callable[[], dict]] = {
+        "pnmi": lambda: pnmi_metrics(utterances),
+        "word_detection": lambda: word_metrics(utterances, rate, options.min_word_count),
+        "abx": lambda: abx_metrics(utterances, rate, options, device),
+        "codebook": lambda: codebook_metrics(utterances, tok),
+        "reconstruction": lambda: reconstruction_summary(utterances),
+        "probes": lambda: probe_metrics(utterances, options, device),
+    }
+    results: dict = {
+        "model": tok.name,
+        "utterances": len(utterances),
+        "frames": sum(u.num_frames for u in utterances),
+        "seconds": sum(u.num_frames for u in utterances) / rate,
+        "languages": sorted({u.entry.language for u in utterances}),
+        "speakers": len({u.entry.speaker for u in utterances}),
+    }
+    for name in options.metrics:
+        progress(name)
+        results[name] = _guarded(groups[name])
+    return results
