@@ -121,6 +121,8 @@ def _check_values(waveform: Tensor, where: str) -> Tensor:
 def _channels_first(waveform: Tensor, where: str) -> Tensor:
     """``[C, S]`` with few channels; refuses the channels-last layout ``[S, C]``."""
     channels, samples = waveform.shape
+    if channels == 0:
+        raise AudioInputError(f"{where}: audio has 0 channels (shape {tuple(waveform.shape)}); pass [channels, samples].")
     if channels > MAX_CHANNELS:
         if samples <= MAX_CHANNELS:
             raise AudioInputError(
@@ -141,6 +143,17 @@ def _mono(waveform: Tensor, sample_rate: int, target_rate: int, where: str) -> T
     if waveform.numel() == 0:
         raise AudioInputError(f"{where}: audio is too short to resample to {target_rate} Hz.")
     return waveform
+
+
+def _check_batch_layout(waveform: Tensor) -> None:
+    """``[B, S]`` is read as a batch; refuse the common stereo mistake ``[S, C]`` (e.g. soundfile's output)."""
+    batch, samples = waveform.shape
+    if samples <= MAX_CHANNELS < batch:
+        raise AudioInputError(
+            f"audio of shape {tuple(waveform.shape)} looks channels-last [samples, channels]; transpose it to "
+            "[channels, samples] and wrap it as [1, C, S] (or pass a list of clips if these are really "
+            f"{batch} clips of {samples} samples)."
+        )
 
 
 def _is_path(item: object) -> bool:
@@ -166,11 +179,12 @@ def to_mono_items(audio: AudioLike, sample_rate: int | None, target_rate: int) -
     waveform = _as_tensor(audio, "audio")
     if waveform.dim() == 1:
         return [_mono(waveform[None], rate, target_rate, "audio")]
+    if waveform.dim() in (2, 3) and waveform.shape[0] == 0:
+        raise AudioInputError(f"audio batch of shape {tuple(waveform.shape)} is empty (B = 0); pass at least one item.")
     if waveform.dim() == 2:
+        _check_batch_layout(waveform)
         return [_mono(row[None], rate, target_rate, f"item {i}") for i, row in enumerate(waveform)]
     if waveform.dim() == 3:
-        if waveform.shape[0] == 0:
-            raise AudioInputError("audio batch is empty (B = 0).")
         return [
             _mono(_channels_first(item, f"item {i}"), rate, target_rate, f"item {i}")
             for i, item in enumerate(waveform)

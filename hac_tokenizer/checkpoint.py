@@ -70,7 +70,10 @@ def load_weights(model: HACModel, path: str | os.PathLike, expected_sha256: str 
     try:
         weights = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({err}); it may be truncated.") from err
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file ({err}): it is truncated or corrupt, or holds pickled "
+            "weights (.pt/.bin), which hac-tokenizer never loads. Download or export the checkpoint again."
+        ) from err
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
     unexpected = sorted(set(weights) - set(expected))

@@ -28,6 +28,9 @@ class TransformerConfig:
     pos_conv_kernel: int = 128  # frames at 50 Hz: 2.56 s of context for the relative position signal
     pos_conv_groups: int = 16
 
+    def __post_init__(self) -> None:
+        _check_sizes(self)
+
 
 @dataclass(frozen=True)
 class StreamConfig:
@@ -36,6 +39,9 @@ class StreamConfig:
     codebook_size: int = 16384
     codebook_dim: int = 128
     transformer: TransformerConfig | None = field(default_factory=TransformerConfig)
+
+    def __post_init__(self) -> None:
+        _check_sizes(self)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,12 @@ class HACConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "encoder_rates", tuple(self.encoder_rates))
         object.__setattr__(self, "decoder_rates", tuple(self.decoder_rates))
+        _check_sizes(self)
+        if self.decoder_dim >> len(self.decoder_rates) < 1:
+            raise ConfigError(
+                f"decoder_dim {self.decoder_dim} is halved at each of the {len(self.decoder_rates)} decoder stages; "
+                f"it must be at least {2 ** len(self.decoder_rates)}."
+            )
         if math.prod(self.encoder_rates) != math.prod(self.decoder_rates):
             raise ConfigError(
                 f"encoder_rates {self.encoder_rates} and decoder_rates {self.decoder_rates} must have the "
@@ -161,6 +173,24 @@ class HACConfig:
     @classmethod
     def presets(cls) -> tuple[str, ...]:
         return tuple(PRESETS)
+
+
+def _check_sizes(config: Any) -> None:
+    """Every ``int`` field (and each entry of a ``tuple[int, ...]`` one) is a positive integer.
+
+    A config read from JSON can hold strings, floats or zeros; caught here they name the field,
+    instead of failing later as a shape error inside torch.
+    """
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        values = value if f.type == "tuple[int, ...]" else (value,) if f.type == "int" else None
+        if values is None:
+            continue
+        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            raise ConfigError(
+                f"{type(config).__name__}.{f.name} must be {'a non-empty list of ' if f.type != 'int' else 'a '}"
+                f"positive integer{'s' if f.type != 'int' else ''}, got {value!r}."
+            )
 
 
 def _build(kind: type, data: Any, where: str) -> Any:

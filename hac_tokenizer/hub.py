@@ -7,6 +7,7 @@ Hugging Face Hub repo id. Hub files go through ``huggingface_hub`` and its cache
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +88,10 @@ def resolve(
     if entry is not None and entry.bundled:
         return entry.directory, entry
     if entry is None and (name.count("/") != 1 or path.suffix or name.startswith((".", "/"))):
+        close = difflib.get_close_matches(name, REGISTRY, n=1)
         raise ModelNotFoundError(
-            f"{name!r} is neither a local checkpoint directory nor a known model. "
+            f"{name!r} is neither a local checkpoint directory nor a known model"
+            f"{f' (did you mean {close[0]!r}?)' if close else ''}. "
             f"Known models: {', '.join(REGISTRY)}; or pass a Hub repo id 'org/name'."
         )
     repo_id = entry.repo_id if entry is not None else name

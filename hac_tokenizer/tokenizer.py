@@ -15,9 +15,10 @@ from . import hub
 from .audio import AudioLike, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
-from .errors import AudioInputError, TokenError
+from .errors import AudioInputError
 from .model import HACModel
 from .nn.layers import length_mask
+from .token_checks import check_tokens
 from .tokens import PAD_ID, STREAMS, HACAudio, HACTokens
 
 
@@ -207,40 +208,7 @@ class HACTokenizer:
         return HACAudio(waveform=waveform, lengths=lengths, sample_rate=self.sample_rate)
 
     def _check_tokens(self, tokens: HACTokens) -> dict[str, Tensor]:
-        if not isinstance(tokens, HACTokens):
-            raise TokenError(f"decode takes HACTokens (from encode or HACTokens.load), got {type(tokens).__name__}.")
-        if tokens.vocab_sizes and tokens.vocab_sizes != self.config.vocab_sizes():
-            raise TokenError(
-                f"these tokens come from a model with vocabularies {tokens.vocab_sizes} ({tokens.model}); "
-                f"this model ({self.name}) has {self.config.vocab_sizes()}. Decode with the model that encoded them."
-            )
-        codes = tokens.streams()
-        missing = [s for s in self.config.streams if s not in codes]
-        if missing:
-            raise TokenError(f"tokens lack the {missing} stream(s); encode with all streams to decode.")
-        extra = [s for s in codes if s not in self.config.streams]
-        if extra:
-            raise TokenError(f"tokens have {extra} stream(s) that model {self.name} does not have.")
-        batch, frames = tokens.batch_size, tokens.num_frames
-        if tokens.sample_lengths.shape != (batch,) or tokens.lengths.dim() != 1:
-            raise TokenError("lengths and sample_lengths must be [B] tensors matching the batch.")
-        expected = {"acoustic": (batch, self.config.acoustic_layers, frames)}
-        sizes = self.config.vocab_sizes()
-        for name, c in codes.items():
-            shape = expected.get(name, (batch, frames))
-            if tuple(c.shape) != shape:
-                raise TokenError(f"{name} tokens have shape {tuple(c.shape)}; expected {shape} ([B, N, T] / [B, T]).")
-            if c.dtype.is_floating_point or c.dtype == torch.bool:
-                raise TokenError(f"{name} tokens must be integer ids, got {c.dtype}.")
-            valid = torch.arange(frames, device=c.device)[None, :] < tokens.lengths.to(c.device)[:, None]
-            ids = c[valid[:, None].expand_as(c)] if c.dim() == 3 else c[valid]
-            if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= sizes[name]):
-                raise TokenError(
-                    f"{name} token ids must lie in [0, {sizes[name]}), got [{int(ids.min())}, {int(ids.max())}]."
-                )
-        if int(tokens.lengths.min()) < 1 or int(tokens.lengths.max()) > frames:
-            raise TokenError(f"lengths must lie in [1, {frames}] (T), got {tokens.lengths.tolist()}.")
-        return codes
+        return check_tokens(tokens, self.config, self.name)
 
     def __repr__(self) -> str:
         c = self.config

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,32 +144,73 @@ class HACTokens:
             "vocab_names": np.array(list(self.vocab_sizes), dtype=np.str_),
             "vocab_values": np.array(list(self.vocab_sizes.values()), dtype=np.int64),
         }
-        tmp = path.with_name(f".{path.name}.tmp.npz")
-        np.savez(tmp, **self.numpy(), **meta)
+        # A hidden temporary name without the .npz suffix: a reader globbing *.npz never sees a partial file,
+        # and a process killed mid-write leaves the previous file (or none) in place, never a truncated one.
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, **self.numpy(), **meta)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HACTokens:
-        try:
-            with np.load(Path(path), allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError) as err:
-            raise TokenError(f"cannot read tokens from {path}: {err}. Is it an npz written by HACTokens.save?") from err
+        """Read an ``.npz`` written by :meth:`save`; anything else raises :class:`TokenError` naming the file."""
+        arrays = _read_npz(Path(path))
         required = {"format_version", "lengths", "sample_lengths", "sample_rate", "frame_rate"}
         if not required <= set(arrays):
             raise TokenError(f"{path} lacks {sorted(required - set(arrays))}; it was not written by HACTokens.save.")
-        if int(arrays["format_version"]) != _FORMAT_VERSION:
-            raise TokenError(f"{path} has token format {int(arrays['format_version'])}; this version reads {_FORMAT_VERSION}.")
-        streams = {name: torch.from_numpy(arrays[name]).long() if name in arrays else None for name in STREAMS}
+        version = _scalar(arrays, "format_version", int, path)
+        if version != _FORMAT_VERSION:
+            raise TokenError(
+                f"{path} has token format {version}; this hac-tokenizer reads format {_FORMAT_VERSION}. "
+                "Upgrade hac-tokenizer, or re-encode the audio."
+            )
+        names, values = arrays.get("vocab_names", np.array([])), arrays.get("vocab_values", np.array([]))
+        if names.shape != values.shape or names.ndim != 1:
+            raise TokenError(f"{path}: vocab_names {names.shape} and vocab_values {values.shape} do not pair up; the file is corrupt.")
         return cls(
-            **streams,
-            lengths=torch.from_numpy(arrays["lengths"]).long(),
-            sample_lengths=torch.from_numpy(arrays["sample_lengths"]).long(),
-            sample_rate=int(arrays["sample_rate"]),
-            frame_rate=float(arrays["frame_rate"]),
-            model=str(arrays.get("model", "")) or None,
-            vocab_sizes=dict(zip(arrays["vocab_names"].tolist(), arrays["vocab_values"].tolist())),
+            **{name: _ids(arrays, name, path) if name in arrays else None for name in STREAMS},
+            lengths=_ids(arrays, "lengths", path),
+            sample_lengths=_ids(arrays, "sample_lengths", path),
+            sample_rate=_scalar(arrays, "sample_rate", int, path),
+            frame_rate=_scalar(arrays, "frame_rate", float, path),
+            model=str(arrays["model"]) if "model" in arrays and arrays["model"].ndim == 0 and str(arrays["model"]) else None,
+            vocab_sizes=dict(zip(map(str, names.tolist()), map(int, _ids(arrays, "vocab_values", path).tolist()))),
         )
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an npz archive, never unpickling anything."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PK\x03\x04":  # every npz is a zip archive; anything else (npy, pickle, text) is not ours
+            raise TokenError(f"{path} is not an npz archive (it starts with {magic!r}); pass a file written by HACTokens.save.")
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except TokenError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise TokenError(
+            f"cannot read tokens from {path}: {err}. Is it a complete npz written by HACTokens.save? "
+            "Re-encode the audio if the file is truncated."
+        ) from err
+
+
+def _ids(arrays: dict[str, np.ndarray], key: str, path: object) -> Tensor:
+    """An integer array as a LongTensor; floats, strings or booleans mean the file is not ours."""
+    value = arrays.get(key, np.zeros(0, dtype=np.int64))
+    if value.dtype.kind not in "iu":
+        raise TokenError(f"{path}: {key} has dtype {value.dtype}, expected integers; the file is corrupt or not ours.")
+    return torch.from_numpy(value.astype(np.int64))
+
+
+def _scalar(arrays: dict[str, np.ndarray], key: str, kind: type, path: object) -> int | float:
+    value = arrays[key]
+    if value.ndim != 0 or value.dtype.kind not in "iuf":
+        raise TokenError(f"{path}: {key} must be a single number, got {value.dtype} of shape {value.shape}.")
+    return kind(value)
 
 
 @dataclass
