@@ -1,0 +1,95 @@
+"""Rendering a planned synthetic corpus (:mod:`.synthetic`) to wav files and a manifest, in worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+from tqdm import tqdm
+
+from ...manifest import Interval, ManifestEntry, write_manifest
+from .augment import Channel, Level
+from .espeak import EspeakSynthesizer, WordMismatchError
+from .synthetic import CorpusSummary, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
+
+EDGE_SILENCE = (0.05, 0.4)  # seconds of silence drawn for each end of an utterance
+CHUNK = 32  # utterances per task: amortises the synthesizer's start-up and keeps workers busy
+LEVEL_ONLY = Channel(steps=((Level(), 1.0),))
+
+
+def _shift(intervals: Sequence[Interval], offset: float, duration: float) -> tuple[Interval, ...]:
+    """Move intervals by ``offset`` seconds, clipped to the audio (resampling may drop a last sample)."""
+    return tuple(
+        Interval(round(i.start + offset, 6), round(min(i.end + offset, duration), 6), i.label) for i in intervals
+    )
+
+
+def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer, config: SyntheticCorpusConfig,
+                     out_dir: Path) -> ManifestEntry | None:
+    """Synthesise, resample, pad, put through the channel and write one utterance; None if eSpeak's words mismatch."""
+    try:
+        speech = synthesizer.synthesize(spec.words, spec.speaker.settings(spec.rate), seed=spec.seed)
+    except WordMismatchError:
+        return None
+    rate = config.sample_rate
+    rng = np.random.default_rng(spec.seed)
+    audio = soxr.resample(speech.audio, speech.sample_rate, rate, quality="HQ").astype(np.float32)  # [S]
+    lead, tail = (int(rng.uniform(*EDGE_SILENCE) * rate) for _ in range(2))
+    audio = np.concatenate([np.zeros(lead, np.float32), audio, np.zeros(tail, np.float32)])
+    audio = (Channel() if spec.augment else LEVEL_ONLY)(audio, rate, rng)
+    relative = Path("wavs") / spec.language / f"{spec.id}.wav"
+    path = out_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16")
+    duration = len(audio) / rate
+    return ManifestEntry(
+        id=spec.id, audio=path, duration=duration, language=spec.language, speaker=spec.speaker.id,
+        sample_rate=rate, text=" ".join(spec.words), split=spec.split,
+        words=_shift(speech.words, lead / rate, duration), phones=_shift(speech.phones, lead / rate, duration),
+    )
+
+
+def _render_chunk(specs: Sequence[UtteranceSpec], config: SyntheticCorpusConfig,
+                  out_dir: Path) -> list[ManifestEntry | None]:
+    synthesizer = EspeakSynthesizer()  # one per task: libespeak-ng's state is per process
+    return [render_utterance(spec, synthesizer, config, out_dir) for spec in specs]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # fork starts workers in milliseconds; they only run numpy, soxr and eSpeak, never torch
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def generate_corpus(config: SyntheticCorpusConfig, out_dir: str | Path, workers: int = 0,
+                    progress: bool = True) -> CorpusSummary:
+    """Plan and render the corpus into ``out_dir`` (wavs/ and manifest.jsonl); identical for any ``workers``."""
+    out_dir = Path(out_dir)
+    specs = plan_corpus(config)
+    chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
+    start = time.perf_counter()
+    bar = tqdm(total=len(specs), unit="utt", disable=not progress, desc="synthesising")
+    rendered: list[ManifestEntry | None] = []
+    if workers <= 1:
+        for chunk in chunks:
+            rendered += _render_chunk(chunk, config, out_dir)
+            bar.update(len(chunk))
+    else:
+        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+            for chunk, result in zip(chunks, pool.map(_render_chunk, chunks, [config] * len(chunks),
+                                                      [out_dir] * len(chunks))):
+                rendered += result
+                bar.update(len(chunk))
+    bar.close()
+    entries = [entry for entry in rendered if entry is not None]
+    write_manifest(out_dir / "manifest.jsonl", entries)
+    hours = {split: sum(e.duration for e in entries if e.split == split) / 3600 for split in ("train", "valid", "test")}
+    return CorpusSummary(utterances=len(entries), hours=hours, skipped=len(rendered) - len(entries),
+                         seconds=time.perf_counter() - start)
+

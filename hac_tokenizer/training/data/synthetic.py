@@ -1,0 +1,245 @@
+"""Synthetic aligned multilingual speech: eSpeak NG voices reading word-frequency text, with exact timings.
+
+What it makes (``hac-prepare-data synthetic --out data/synth --hours 10 --seed 0 --workers 8``)::
+
+    data/synth/manifest.jsonl          one line per utterance, ``split`` in {"train", "valid", "test"}
+    data/synth/wavs/<lang>/<id>.wav    16 kHz mono 16-bit PCM
+
+* Languages: the eight of Multilingual LibriSpeech (en fr de it pl pt es nl), equal hours each.
+* Text: words drawn from the ``vocab_size`` most frequent words of ``wordfreq`` (alphabetic words; one-
+  letter words only where they are real words), with probability ~ frequency**``frequency_exponent``
+  (0.5 flattens Zipf so content words are common enough to learn). Sentences have ``min_words`` to
+  ``max_words`` words; they are word sequences, not grammatical sentences. Each sentence is read by
+  ``readers_per_sentence`` different speakers, so content and speaker vary independently.
+* Speakers: a speaker is a language voice (accent, e.g. en-us, en-gb-scotland, pt-br), a voice variant
+  (``voices/!v``), a pitch and a pitch range; its id, e.g. ``en-us+m3:p42:r61``, names all four. Each
+  utterance varies its speaking rate around the speaker's own.
+* Channel: with probability ``augment_probability`` an utterance goes through :class:`augment.Channel`
+  (EQ, reverberation, noise); every utterance gets a random level and 0.05-0.4 s of silence at each end.
+* Splits: ``valid`` has sentences never seen in ``train`` read by ``train`` speakers; ``test`` has its
+  own sentences read by speakers whose *variants* (``held_out_variants``) appear in no other split.
+* Timings: from eSpeak's WORD and PHONEME events (:mod:`.espeak`), converted to seconds, so they stay
+  exact through resampling to 16 kHz and through the channel (which never shifts speech).
+
+Everything follows from ``seed``: the plan (speakers, sentences, rates, channel seeds) is drawn in the
+main process and each utterance is rendered from its own seed, so the corpus, audio bytes included, is
+the same for any number of workers. ``hours`` is a target: the plan estimates durations from word counts
+and rates; the report gives the real total.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError
+from .espeak import VoiceSettings
+
+MLS_LANGUAGES = ("en", "fr", "de", "it", "pl", "pt", "es", "nl")
+
+# eSpeak language voices (accents) used for each language
+LANGUAGE_VOICES: dict[str, tuple[str, ...]] = {
+    "en": ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-us-nyc"),  # "en" is British English
+    "fr": ("fr", "fr-be", "fr-ch"),
+    "de": ("de",),
+    "it": ("it",),
+    "pl": ("pl",),
+    "pt": ("pt-br", "pt"),
+    "es": ("es", "es-419"),
+    "nl": ("nl",),
+}
+
+# Variants that sound like a person: robots, strong echoes, whispers and test voices are left out.
+VARIANTS = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "Alex", "Andrea", "Andy", "Annie", "Denis", "Diogo", "Gene", "Henrique", "Hugo", "Jacky", "Lee", "Mario",
+    "Michael", "Mike", "adam", "anika", "antonio", "aunty", "belinda", "benjamin", "boris", "david", "ed",
+    "edward", "grandma", "grandpa", "gustave", "ian", "iven", "john", "kaukovalta", "klatt", "linda", "marcelo",
+    "max", "michel", "miguel", "norbert", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
+    "steph", "travis", "victor", "zac",
+)
+# Heard only in the test split (male and female, formant and klatt synthesis)
+HELD_OUT_VARIANTS = ("m6", "f4", "Annie", "benjamin", "gustave", "linda", "quincy", "travis")
+
+# One-letter tokens of wordfreq that are words (others are elision fragments such as French "l")
+ONE_LETTER_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("ai"), "fr": frozenset("aày"), "de": frozenset(), "it": frozenset("aeèoi"),
+    "pl": frozenset("wizoau"), "pt": frozenset("aoeéà"), "es": frozenset("ayoeu"), "nl": frozenset("u"),
+}
+SPLITS = ("train", "valid", "test")
+SECONDS_PER_SYLLABLE_AT_175_WPM = 0.2  # eSpeak's rate scale: 175 wpm ~ 5 syllables/s; used to plan only
+
+
+@dataclass(frozen=True)
+class SyntheticCorpusConfig:
+    """Everything that decides the corpus; the same config and seed give the same corpus."""
+
+    hours: float = 1.0
+    seed: int = 0
+    languages: tuple[str, ...] = MLS_LANGUAGES
+    vocab_size: int = 3000
+    frequency_exponent: float = 0.5
+    min_words: int = 3
+    max_words: int = 20
+    readers_per_sentence: int = 2
+    speakers_per_language: int = 24  # train and valid speakers
+    test_speakers_per_language: int = 6
+    held_out_variants: tuple[str, ...] = HELD_OUT_VARIANTS
+    valid_fraction: float = 0.05
+    test_fraction: float = 0.05
+    augment_probability: float = 0.7
+    sample_rate: int = 16000
+    pitch: tuple[int, int] = (20, 80)
+    pitch_range: tuple[int, int] = (20, 90)
+    rate: tuple[int, int] = (140, 210)  # speaker's own words per minute
+    rate_jitter: float = 0.1  # per-utterance rate factor in [1 - jitter, 1 + jitter]
+
+    def split_hours(self, split: str) -> float:
+        """Target hours of one split in one language."""
+        fraction = {"valid": self.valid_fraction, "test": self.test_fraction}.get(split)
+        fraction = 1.0 - self.valid_fraction - self.test_fraction if fraction is None else fraction
+        return self.hours * fraction / len(self.languages)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A fixed way of speaking; ``rate`` is its habitual rate, varied per utterance."""
+
+    voice: str
+    variant: str
+    pitch: int
+    pitch_range: int
+    rate: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.voice}+{self.variant}:p{self.pitch}:r{self.pitch_range}"
+
+    def settings(self, rate: int) -> VoiceSettings:
+        return VoiceSettings(self.voice, self.variant, rate=rate, pitch=self.pitch, pitch_range=self.pitch_range)
+
+
+@dataclass(frozen=True)
+class UtteranceSpec:
+    """One utterance to render: who says what, how fast, and the seed of its channel and silences."""
+
+    id: str
+    language: str
+    split: str
+    speaker: Speaker
+    words: tuple[str, ...]
+    rate: int
+    seed: int
+    augment: bool
+
+
+def _rng(seed: int, *keys: str | int) -> np.random.Generator:
+    """A generator for one purpose: independent streams per (seed, key...) that never shift each other."""
+    entropy = [seed] + [zlib.crc32(k.encode()) if isinstance(k, str) else k for k in keys]
+    return np.random.default_rng(entropy)
+
+
+def vocabulary(language: str, size: int, exponent: float) -> tuple[list[str], np.ndarray]:
+    """Words of ``wordfreq`` and their sampling probabilities ~ frequency**exponent."""
+    import wordfreq
+
+    one_letter = ONE_LETTER_WORDS.get(language, frozenset())
+    frequencies = wordfreq.get_frequency_dict(language)
+    words = [w for w in wordfreq.top_n_list(language, size) if w.isalpha() and (len(w) > 1 or w in one_letter)]
+    weights = np.array([frequencies[w] for w in words]) ** exponent
+    return words, weights / weights.sum()
+
+
+def _draw_speakers(config: SyntheticCorpusConfig, language: str, variants: Sequence[str], count: int,
+                   rng: np.random.Generator) -> list[Speaker]:
+    speakers: dict[str, Speaker] = {}
+    order = list(rng.permutation(len(variants)))
+    while len(speakers) < count:
+        # cycle through the variants so a language uses all of them before repeating one
+        variant = variants[order[len(speakers) % len(variants)]]
+        speaker = Speaker(
+            voice=str(rng.choice(LANGUAGE_VOICES[language])),
+            variant=variant,
+            pitch=int(rng.integers(config.pitch[0], config.pitch[1] + 1)),
+            pitch_range=int(rng.integers(config.pitch_range[0], config.pitch_range[1] + 1)),
+            rate=int(rng.integers(config.rate[0], config.rate[1] + 1)),
+        )
+        speakers.setdefault(speaker.id, speaker)
+    return list(speakers.values())
+
+
+def draw_speakers(config: SyntheticCorpusConfig, language: str) -> dict[str, list[Speaker]]:
+    """Speakers of each split: valid shares train's, test has its own from the held-out variants."""
+    held_out = set(config.held_out_variants)
+    seen = [v for v in VARIANTS if v not in held_out]
+    rng = _rng(config.seed, "speakers", language)
+    train = _draw_speakers(config, language, seen, config.speakers_per_language, rng)
+    test = _draw_speakers(config, language, sorted(held_out), config.test_speakers_per_language, rng)
+    return {"train": train, "valid": train, "test": test}
+
+
+def _estimated_seconds(words: Sequence[str], rate: int) -> float:
+    syllables = sum(max(1, sum(c in "aeiouyàáâãäåèéêëìíîïòóôõöùúûüąęó" for c in w)) for w in words)
+    return syllables * SECONDS_PER_SYLLABLE_AT_175_WPM * 175 / rate
+
+
+def _sentence(config: SyntheticCorpusConfig, vocab: tuple[list[str], np.ndarray],
+              rng: np.random.Generator) -> tuple[str, ...]:
+    words, probabilities = vocab
+    length = int(rng.integers(config.min_words, config.max_words + 1))
+    return tuple(words[i] for i in rng.choice(len(words), size=length, p=probabilities))
+
+
+def plan_language(config: SyntheticCorpusConfig, language: str) -> list[UtteranceSpec]:
+    """All utterances of one language, every split, drawn from (seed, language) only."""
+    vocab = vocabulary(language, config.vocab_size, config.frequency_exponent)
+    speakers = draw_speakers(config, language)
+    used: set[tuple[str, ...]] = set()  # a sentence belongs to one split only
+    specs: list[UtteranceSpec] = []
+    for split in SPLITS:
+        rng = _rng(config.seed, "utterances", language, split)
+        budget, spent = config.split_hours(split) * 3600, 0.0
+        while spent < budget:
+            words = _sentence(config, vocab, rng)
+            if words in used:
+                continue
+            used.add(words)
+            count = min(config.readers_per_sentence, len(speakers[split]))
+            for k in rng.choice(len(speakers[split]), size=count, replace=False):
+                speaker = speakers[split][int(k)]
+                jitter = rng.uniform(1 - config.rate_jitter, 1 + config.rate_jitter)
+                rate = int(np.clip(round(speaker.rate * jitter), 80, 450))
+                specs.append(UtteranceSpec(
+                    id=f"{language}_{split}_{len(specs):06d}", language=language, split=split, speaker=speaker,
+                    words=words, rate=rate, seed=int(rng.integers(2**31)),
+                    augment=bool(rng.random() < config.augment_probability),
+                ))
+                spent += _estimated_seconds(words, rate)
+    return specs
+
+
+def plan_corpus(config: SyntheticCorpusConfig) -> list[UtteranceSpec]:
+    """Every utterance of the corpus, in manifest order."""
+    unknown = [lang for lang in config.languages if lang not in LANGUAGE_VOICES]
+    if unknown:
+        raise DataError(f"no eSpeak voices configured for languages {unknown}; choose from {sorted(LANGUAGE_VOICES)}.")
+    return [spec for language in config.languages for spec in plan_language(config, language)]
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    """What was generated: hours per split, utterances skipped, and speed."""
+
+    utterances: int
+    hours: dict[str, float] = field(default_factory=dict)
+    skipped: int = 0
+    seconds: float = 0.0  # wall-clock time of rendering
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio made per second of wall-clock time."""
+        return sum(self.hours.values()) * 3600 / max(self.seconds, 1e-9)
