@@ -1,0 +1,1 @@
+"""Training data: manifests, preparers for public corpora, the synthetic aligned corpus, clip loading."""
