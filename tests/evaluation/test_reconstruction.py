@@ -1,0 +1,82 @@
+import sys
+
+import pytest
+import torch
+
+from hac_tokenizer.evaluation import EvaluationError, MissingDependencyError, mel_distance, pesq_wb, si_sdr, stft_distance, stoi
+from hac_tokenizer.evaluation.reconstruction import Visqol, mel_filters, visqol_available
+
+RATE = 16000
+
+
+def voiced(seconds: float = 2.0, seed: int = 0) -> torch.Tensor:
+    """A speech-like test signal: a 120 Hz harmonic source, amplitude-modulated at syllable rate."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(int(seconds * RATE)) / RATE
+    source = sum(torch.sin(2 * torch.pi * 120 * k * t + torch.rand(1, generator=g) * 6) / k for k in range(1, 30))
+    envelope = 0.5 * (1 - torch.cos(2 * torch.pi * 4 * t)).clamp_min(0)
+    return 0.2 * source * envelope
+
+
+def test_si_sdr_of_a_scaled_copy_is_very_high_and_of_noise_very_low():
+    x = voiced()
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    assert si_sdr(x, 0.37 * x) > 100
+    assert si_sdr(x, noise) < -20
+    assert si_sdr(x, x + 0.1 * x.std() * noise) == pytest.approx(20.0, abs=0.5)
+
+
+def test_si_sdr_is_batched():
+    x = torch.stack([voiced(seed=0), voiced(seed=1)])
+    assert si_sdr(x, 2 * x).shape == (2,)
+
+
+@pytest.mark.parametrize("distance", [mel_distance, stft_distance])
+def test_spectral_distances_are_zero_for_a_copy_and_grow_with_noise(distance):
+    x = voiced()
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+    assert float(distance(x, x.clone(), RATE)) == pytest.approx(0.0, abs=1e-6)
+    slightly, badly = float(distance(x, x + 0.01 * noise, RATE)), float(distance(x, x + 0.3 * noise, RATE))
+    assert 0 < slightly < badly
+
+
+def test_mel_filters_have_unit_area_and_rising_centres():
+    filters = mel_filters(RATE, 2048, 80)
+    assert filters.shape == (80, 1025) and (filters >= 0).all()
+    bin_hz = RATE / 2048
+    assert torch.allclose(filters.sum(-1) * bin_hz, torch.ones(80), atol=0.15)  # triangles of unit area
+    assert (torch.diff(filters.argmax(-1)) >= 0).all()
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(EvaluationError):
+        mel_distance(torch.zeros(100), torch.zeros(90), RATE)
+
+
+def test_pesq_and_stoi_rank_clean_above_noisy():
+    x = voiced(3.0)
+    noisy = x + 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
+    assert pesq_wb(x, x, RATE) > 4.0
+    assert pesq_wb(x, noisy, RATE) < pesq_wb(x, x, RATE)
+    assert stoi(x, x, RATE) == pytest.approx(1.0, abs=1e-3)
+    assert stoi(x, noisy, RATE) < stoi(x, x, RATE)
+
+
+def test_pesq_resamples_other_rates():
+    x = voiced(3.0)
+    from hac_tokenizer.audio import resample
+
+    x24 = resample(x[None], RATE, 24000)[0]
+    assert pesq_wb(x24, x24, 24000) > 4.0
+
+
+def test_missing_package_gives_a_typed_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pesq", None)  # makes ``import pesq`` fail as if it were not installed
+    with pytest.raises(MissingDependencyError, match="hac-tokenizer\\[eval\\]"):
+        pesq_wb(voiced(), voiced(), RATE)
+
+
+@pytest.mark.skipif(visqol_available(), reason="visqol is installed here")
+def test_visqol_without_bindings_says_how_to_get_them():
+    with pytest.raises(MissingDependencyError, match="visqol"):
+        Visqol()
