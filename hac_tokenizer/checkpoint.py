@@ -88,6 +88,9 @@ def load_weights(model: HACModel, path: str | os.PathLike, expected_sha256: str 
             raise CheckpointError(
                 f"{path}: key {key!r} has shape {tuple(tensor.shape)}, the config expects {tuple(expected[key].shape)}."
             )
+        if tensor.dtype.is_floating_point != expected[key].dtype.is_floating_point:
+            # load_state_dict would cast silently: integer weights mean a foreign or corrupt file
+            raise CheckpointError(f"{path}: key {key!r} is stored as {tensor.dtype}, expected {expected[key].dtype}.")
         if not torch.isfinite(tensor).all():
             raise CheckpointError(f"{path}: key {key!r} contains NaN or inf; the checkpoint is corrupt.")
     model.load_state_dict(weights, strict=True)
