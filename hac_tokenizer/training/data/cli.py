@@ -1,0 +1,97 @@
+"""``hac-prepare-data``: write JSONL manifests for public corpora, or generate the synthetic aligned corpus.
+
+Examples::
+
+    hac-prepare-data librispeech --root LibriSpeech --alignments mfa/librispeech --out data/librispeech.jsonl
+    hac-prepare-data mls --root mls_german --alignments mfa/mls_german --out data/mls_de.jsonl
+    hac-prepare-data voxpopuli --root voxpopuli --language fr --alignments mfa/vp_fr --out data/vp_fr.jsonl
+    hac-prepare-data synthetic --out data/synth --hours 0.2 --seed 0 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ...errors import HACError
+from ...manifest import write_manifest
+from .prepare import PreparedCorpus, prepare_librispeech, prepare_mls, prepare_voxpopuli
+from .render import generate_corpus
+from .synthetic import MLS_LANGUAGES, SyntheticCorpusConfig
+
+
+def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, required=True, help="corpus directory (see the layout in --help)")
+    parser.add_argument("--alignments", type=Path, help="Montreal Forced Aligner output directory (TextGrids); "
+                        "without it the manifest has text but no word/phone timings")
+    parser.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hac-prepare-data", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    libri = commands.add_parser("librispeech", help="LibriSpeech (<subset>/<speaker>/<chapter>/*.flac)")
+    _corpus_arguments(libri)
+    libri.add_argument("--subsets", nargs="+", help="e.g. train-clean-100 dev-clean (default: all found)")
+
+    mls = commands.add_parser("mls", help="Multilingual LibriSpeech language directory (e.g. mls_german)")
+    _corpus_arguments(mls)
+    mls.add_argument("--language", help="ISO code; default: from the directory name")
+    mls.add_argument("--splits", nargs="+", default=["train", "dev", "test"])
+
+    vox = commands.add_parser("voxpopuli", help="VoxPopuli transcribed data (after voxpopuli.get_asr_data)")
+    _corpus_arguments(vox)
+    vox.add_argument("--language", required=True, help="ISO code, e.g. fr")
+    vox.add_argument("--splits", nargs="+", default=["train", "dev", "test"])
+
+    synth = commands.add_parser("synthetic", help="eSpeak NG speech in the 8 MLS languages with exact timings")
+    defaults = SyntheticCorpusConfig()
+    synth.add_argument("--out", type=Path, required=True, help="directory for wavs/ and manifest.jsonl")
+    synth.add_argument("--hours", type=float, default=defaults.hours, help="target hours, all languages and splits")
+    synth.add_argument("--seed", type=int, default=defaults.seed)
+    synth.add_argument("--workers", type=int, default=0, help="worker processes (0: in this process)")
+    synth.add_argument("--languages", nargs="+", default=list(MLS_LANGUAGES), choices=MLS_LANGUAGES)
+    synth.add_argument("--vocab-size", type=int, default=defaults.vocab_size,
+                       help="most frequent wordfreq words per language to draw from")
+    synth.add_argument("--augment-probability", type=float, default=defaults.augment_probability,
+                       help="share of utterances put through EQ/reverb/noise")
+    return parser
+
+
+def _write(corpus: PreparedCorpus, out: Path) -> None:
+    write_manifest(out, corpus.entries)
+    print(f"{out}: {corpus.summary()}")
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "librispeech":
+        _write(prepare_librispeech(args.root, args.alignments, args.subsets), args.out)
+    elif args.command == "mls":
+        _write(prepare_mls(args.root, args.alignments, args.language, args.splits), args.out)
+    elif args.command == "voxpopuli":
+        _write(prepare_voxpopuli(args.root, args.language, args.alignments, args.splits), args.out)
+    else:
+        config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
+                                       vocab_size=args.vocab_size, augment_probability=args.augment_probability)
+        summary = generate_corpus(config, args.out, workers=args.workers)
+        hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())
+        print(f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
+              f"{summary.seconds:.1f} s, {summary.realtime_factor:.0f}x real time")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(args)
+    except HACError as err:
+        print(f"hac-prepare-data: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
