@@ -110,9 +110,10 @@ def speaker_probe(
     """Speaker identity from time-pooled embeddings ``pooled [U, D]``, one row per utterance."""
     if len(set(speakers)) < 2:
         raise EvaluationError("the speaker probe needs at least two speakers in the manifest.")
-    test = torch.from_numpy(split_by_group(speakers, test_fraction, seed)).to(pooled.device)
+    test = split_by_group(speakers, test_fraction, seed)
     labels = np.asarray(speakers)
-    return linear_probe(pooled[~test], labels[~test.cpu().numpy()], pooled[test], labels[test.cpu().numpy()], **fit)
+    held_out = torch.from_numpy(test).to(pooled.device)
+    return linear_probe(pooled[~held_out], labels[~test], pooled[held_out], labels[test], **fit)
 
 
 def phone_probe(

@@ -111,9 +111,10 @@ def plot_spectrograms(example: Mapping[str, np.ndarray], sample_rate: int, path:
 # -- markdown ------------------------------------------------------------------------------------------
 def _linguistics_section(metrics: Mapping) -> list[str]:
     pnmi, words, codebook = metrics.get("pnmi"), metrics.get("word_detection"), metrics.get("codebook")
-    streams = next((list(s) if _ok(s) else None for s in (pnmi, words) if _ok(s)), None)
-    if streams is None:
+    source = pnmi if _ok(pnmi) else words if _ok(words) else None
+    if source is None:
         return []
+    streams = list(source)
     rows = []
     for name in streams:
         row = [name]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..tokenizer import HACTokenizer
 from ..manifest import ManifestEntry
+from ..tokenizer import HACTokenizer
 from .abx import abx_error, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
 from .collect import CollectOptions, Collected, Utterance, acoustic_layers, collect
@@ -186,7 +186,7 @@ def evaluate(
     options: EvalOptions,
     progress: Callable[[str], None] = lambda name: None,
 ) -> dict:
-    """All requested metric groups on collected utterances, as a JSON-ready dict."""
+    """All requested metric groups on collected utterances, as a JSON-ready dict (``progress(group)`` after each)."""
     utterances, device, rate = collected.utterances, tok.device, tok.frame_rate
     groups: dict[str, Callable[[], dict]] = {
         "pnmi": lambda: pnmi_metrics(utterances),
@@ -205,6 +205,6 @@ def evaluate(
         "speakers": len({u.entry.speaker for u in utterances}),
     }
     for name in options.metrics:
-        progress(name)
         results[name] = _guarded(groups[name])
+        progress(name)
     return results
