@@ -34,6 +34,8 @@ class DataConfig:
 
     train_manifests: tuple[str, ...] = ()  # JSONL manifests, read together (e.g. LibriSpeech + VoxPopuli)
     valid_manifests: tuple[str, ...] = ()  # held-out clips for the eval hook; none turns it off
+    train_split: str | None = None  # keep only manifest entries of this ``split`` (None: every entry)
+    valid_split: str | None = None
     clip_seconds: float = 3.8
     batch_size: int = 16  # the paper: 60 s of audio per step = 16 clips of 3.8 s (2 per GPU on 8 GPUs)
     num_workers: int = 2

@@ -1,0 +1,69 @@
+"""Training metrics on disk: one CSV per split (``train.csv``, ``eval.csv``), TensorBoard optionally.
+
+A resumed run first drops the rows written after its checkpoint (a killed run may have logged steps it
+never saved), so each CSV always reads as one uninterrupted trajectory.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+class MetricsLog:
+    def __init__(self, run_dir: str | os.PathLike, resume_step: int, tensorboard: bool = False) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for path in self.run_dir.glob("*.csv"):
+            _truncate_after(path, resume_step)
+        self._writer = _tensorboard_writer(self.run_dir / "tensorboard") if tensorboard else None
+
+    def write(self, split: str, step: int, values: dict[str, float]) -> None:
+        """Append one row (``step`` then ``values`` in a fixed column order) to ``<split>.csv``."""
+        path = self.run_dir / f"{split}.csv"
+        row = {"step": step, **values}
+        new = not path.is_file() or path.stat().st_size == 0
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self._writer is not None:
+            for name, value in values.items():
+                self._writer.add_scalar(f"{split}/{name}", value, step)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:
+    """Rows of a metrics CSV as numbers (``step`` as int)."""
+    with Path(path).open(newline="") as f:
+        return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _truncate_after(path: Path, step: int) -> None:
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [r for r in body if r and int(r[0]) <= step]
+    if len(kept) == len(body):
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        csv.writer(f).writerows([header, *kept])
+    os.replace(tmp, path)
+
+
+def _tensorboard_writer(directory: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:
+        raise ConfigError("tensorboard: true needs the tensorboard package: pip install tensorboard.") from err
+    return SummaryWriter(str(directory))
