@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+from torch.nn.utils import parametrize
 
 from . import hub
 from .audio import AudioLike, to_mono_items
@@ -18,8 +19,19 @@ from .config import HACConfig
 from .errors import AudioInputError
 from .model import HACModel
 from .nn.layers import length_mask
+from .partial import decode_streams
 from .token_checks import check_tokens
 from .tokens import PAD_ID, STREAMS, HACAudio, HACTokens
+from .voice import FrameFit, swap_acoustic
+from .windowing import (
+    DEFAULT_DECODE_OVERLAP_SECONDS,
+    DEFAULT_OVERLAP_SECONDS,
+    DEFAULT_WINDOW_SECONDS,
+    decode_windowed,
+    encode_windowed,
+    open_reader,
+    window_frames,
+)
 
 
 class HACTokenizer:
@@ -127,12 +139,27 @@ class HACTokenizer:
             quantizer.float()
         return self
 
+    def compile(self, **options: object) -> HACTokenizer:
+        """Opt in to ``torch.compile`` for the encoder, the transformers and the decoder; returns self.
+
+        ``options`` go to ``torch.compile`` (e.g. ``mode="max-autotune"``, ``dynamic=True``). The
+        quantizers stay eager so nearest-code search keeps its fp32 matmul and argmax; tests check that
+        compiled and eager models give identical tokens. The first call per input shape is slow
+        (compilation); compile once, then encode many equal-length batches (see the dataset tool).
+        """
+        transformers = [s.transformer for s in self.model.streams().values() if s.transformer is not None]
+        for module in (self.model.encoder, *transformers, self.model.decoder):
+            module.compile(**options)
+        return self
+
     # -- encode ---------------------------------------------------------------------------------
     def encode(
         self,
         audio: AudioLike,
         sample_rate: int | None = None,
         streams: Sequence[str] | None = None,
+        window_seconds: float | None = DEFAULT_WINDOW_SECONDS,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     ) -> HACTokens:
         """Audio -> tokens.
 
@@ -143,6 +170,11 @@ class HACTokenizer:
             sample_rate: rate of array input in Hz (default: the model's, 16000). Files carry their own.
             streams: subset of ``("lexical", "phonetic", "acoustic")`` to compute; others are None and
                 their work is skipped (no RVQ for content-only streams, never the decoder).
+            window_seconds: items longer than this are encoded in overlapping windows of this length
+                (memory bounded whatever the length; see :mod:`hac_tokenizer.windowing`). Shorter items
+                are encoded whole, so their tokens do not depend on it. None: always whole.
+            overlap_seconds: overlap of consecutive windows; each window keeps its centre, with half
+                the overlap of context on each side.
 
         Returns:
             ``HACTokens`` with ``lexical``/``phonetic [B, T]``, ``acoustic [B, N, T]``, ``lengths [B]``
@@ -152,17 +184,22 @@ class HACTokenizer:
         items = to_mono_items(audio, sample_rate, self.sample_rate)
         sample_lengths = torch.tensor([len(x) for x in items])
         frame_lengths = -(-sample_lengths // self.hop_length)  # ceil division
-        batch = torch.zeros(len(items), 1, int(frame_lengths.max()) * self.hop_length)
-        for i, item in enumerate(items):
-            batch[i, 0, : len(item)] = item
-        ragged = bool((frame_lengths != frame_lengths.max()).any())
-        with self._lock, torch.inference_mode():
-            frame_mask = length_mask(frame_lengths, batch.shape[-1] // self.hop_length).to(self.device) if ragged else None
-            codes = self.model.encode(batch.to(self.device, self.dtype), frame_mask, wanted)
+        windows = None if window_seconds is None else window_frames(window_seconds, overlap_seconds, self.frame_rate)
+        long_items = [] if windows is None else [i for i, n in enumerate(frame_lengths.tolist()) if n > windows[0]]
+        whole_items = [i for i in range(len(items)) if i not in long_items]
+        parts: list[tuple[list[int], dict[str, Tensor]]] = []
+        with self._lock, torch.inference_mode(), parametrize.cached():
+            if whole_items:
+                whole = self._encode_whole([items[i] for i in whole_items], frame_lengths[whole_items], wanted)
+                parts.append((whole_items, whole))
+            for i in long_items:
+                reader = open_reader(items[i], self.sample_rate)
+                parts.append(([i], encode_windowed(self.model, reader, wanted, *windows)))
+        # Assembled outside inference mode so callers get ordinary tensors they may edit in place.
+        codes: dict[str, Tensor] = {}
+        for rows, part in parts:
+            self._place(codes, rows, part, len(items), int(frame_lengths.max()))
         lengths = frame_lengths.to(self.device)
-        valid = torch.arange(batch.shape[-1] // self.hop_length, device=self.device)[None, :] < lengths[:, None]
-        for name, c in codes.items():
-            codes[name] = c.masked_fill(~(valid[:, None] if c.dim() == 3 else valid), PAD_ID)
         return HACTokens(
             lexical=codes.get("lexical"),
             phonetic=codes.get("phonetic"),
@@ -174,6 +211,26 @@ class HACTokenizer:
             model=self.name,
             vocab_sizes=self.config.vocab_sizes(),
         )
+
+    def _encode_whole(self, items: list[Tensor], frame_lengths: Tensor, wanted: tuple[str, ...]) -> dict[str, Tensor]:
+        """One padded forward pass for ``items``; codes ``[b, (N,) T]`` with ``PAD_ID`` past each length."""
+        batch = torch.zeros(len(items), 1, int(frame_lengths.max()) * self.hop_length)
+        for i, item in enumerate(items):
+            batch[i, 0, : len(item)] = item
+        ragged = bool((frame_lengths != frame_lengths.max()).any())
+        frame_mask = length_mask(frame_lengths, batch.shape[-1] // self.hop_length).to(self.device) if ragged else None
+        codes = self.model.encode(batch.to(self.device, self.dtype), frame_mask, wanted)
+        lengths = frame_lengths.to(self.device)
+        valid = torch.arange(batch.shape[-1] // self.hop_length, device=self.device)[None, :] < lengths[:, None]
+        return {name: c.masked_fill(~(valid[:, None] if c.dim() == 3 else valid), PAD_ID) for name, c in codes.items()}
+
+    @staticmethod
+    def _place(codes: dict[str, Tensor], rows: list[int], part: dict[str, Tensor], batch: int, frames: int) -> None:
+        """Copy ``part`` (codes of items ``rows``) into the ``[batch, (N,) frames]`` PAD-filled ``codes``."""
+        for name, c in part.items():
+            if name not in codes:
+                codes[name] = torch.full((batch, *c.shape[1:-1], frames), PAD_ID, dtype=c.dtype, device=c.device)
+            codes[name][rows, ..., : c.shape[-1]] = c
 
     def _check_streams(self, streams: Sequence[str] | None) -> tuple[str, ...]:
         available = self.config.streams
@@ -187,20 +244,40 @@ class HACTokenizer:
         return tuple(s for s in available if s in streams)
 
     # -- decode ---------------------------------------------------------------------------------
-    def decode(self, tokens: HACTokens) -> HACAudio:
+    def decode(
+        self,
+        tokens: HACTokens,
+        window_seconds: float | None = DEFAULT_WINDOW_SECONDS,
+        overlap_seconds: float = DEFAULT_DECODE_OVERLAP_SECONDS,
+    ) -> HACAudio:
         """Tokens -> audio ``HACAudio(waveform [B, S], lengths [B], sample_rate)``, trimmed per item.
 
-        Every stream of the model must be present (use the same model that encoded them).
+        Every stream of the model must be present (use the same model that encoded them). Items longer
+        than ``window_seconds`` are decoded in windows overlapping by ``overlap_seconds`` whose centres
+        are kept (bounded memory; seams equal a whole decode up to float rounding). None: always whole.
         """
         codes = self._check_tokens(tokens)
         frame_lengths = tokens.lengths.to(self.device)
         num_frames = tokens.num_frames
-        ragged = bool((frame_lengths != num_frames).any())
-        frame_mask = length_mask(frame_lengths, num_frames) if ragged else None
-        with self._lock, torch.inference_mode():
-            # Padding ids are replaced by code 0 for the lookup; the mask then keeps them out of the audio.
-            codes = {name: c.to(self.device).clamp_min(0) for name, c in codes.items()}
-            audio = self.model.decode(self.model.embed(codes), frame_mask)
+        windows = None if window_seconds is None else window_frames(window_seconds, overlap_seconds, self.frame_rate)
+        long_items = [] if windows is None else [i for i, n in enumerate(frame_lengths.tolist()) if n > windows[0]]
+        whole_items = [i for i in range(tokens.batch_size) if i not in long_items]
+        # Padding ids are replaced by code 0 for the lookup; masks and trimming keep them out of the audio.
+        codes = {name: c.to(self.device).clamp_min(0) for name, c in codes.items()}
+        audio = torch.zeros(tokens.batch_size, 1, num_frames * self.hop_length, device=self.device, dtype=self.dtype)
+        with self._lock, torch.inference_mode(), parametrize.cached():
+            if whole_items:
+                lengths = frame_lengths[whole_items]
+                frames = int(lengths.max())
+                ragged = bool((lengths != frames).any())
+                frame_mask = length_mask(lengths, frames) if ragged else None
+                picked = {name: c[whole_items, ..., :frames] for name, c in codes.items()}
+                decoded = self.model.decode(self.model.embed(picked), frame_mask)
+                audio[whole_items, :, : frames * self.hop_length] = decoded
+            for i in long_items:
+                frames = int(frame_lengths[i])
+                item_codes = {name: c[i : i + 1, ..., :frames] for name, c in codes.items()}
+                audio[i, :, : frames * self.hop_length] = decode_windowed(self.model, item_codes, *windows)[0]
         lengths = tokens.sample_lengths.to(self.device)
         waveform = audio[:, 0].float()[:, : int(lengths.max())]
         steps = torch.arange(waveform.shape[-1], device=self.device)
@@ -209,6 +286,38 @@ class HACTokenizer:
 
     def _check_tokens(self, tokens: HACTokens) -> dict[str, Tensor]:
         return check_tokens(tokens, self.config, self.name)
+
+    # -- voice conversion and partial decoding --------------------------------------------------
+    def convert_voice(
+        self,
+        source: AudioLike,
+        reference: AudioLike,
+        sample_rate: int | None = None,
+        reference_sample_rate: int | None = None,
+        layers: Sequence[int] | None = None,
+        fit: str | FrameFit = "loop",
+    ) -> HACAudio:
+        """Speech with the content of ``source`` in the voice of ``reference`` (each anything ``encode`` takes).
+
+        The source's lexical and phonetic tokens are kept; acoustic RVQ ``layers`` (default all, 0 = coarsest)
+        come from the reference, fitted to each source item's length by ``fit`` (``"loop"``: circular padding
+        or cropping; ``"stretch"``: time warp; see :mod:`hac_tokenizer.voice`). ``source`` gives B items,
+        ``reference`` one (for all) or B. ``reference_sample_rate`` defaults to ``sample_rate``.
+        Returns ``HACAudio(waveform [B, S], lengths [B])`` with the source's lengths.
+        """
+        # With every layer swapped the source's RVQ is never read, so it is not computed.
+        content_streams = [s for s in self.config.streams if s != "acoustic"] if layers is None else None
+        content = self.encode(source, sample_rate, streams=content_streams or None)
+        voice_rate = sample_rate if reference_sample_rate is None else reference_sample_rate
+        voice = self.encode(reference, voice_rate, streams=("acoustic",))
+        return self.decode(swap_acoustic(content, voice, layers, fit))
+
+    def decode_streams(self, tokens: HACTokens, streams: Sequence[str], acoustic: Tensor | None = None) -> HACAudio:
+        """Decode from a subset of streams, e.g. ``("lexical", "phonetic")`` with ``acoustic=acoustic_mean(...)``.
+
+        See :func:`hac_tokenizer.partial.decode_streams`; :meth:`decode` is the full-fidelity path.
+        """
+        return decode_streams(self, tokens, streams, acoustic)
 
     def __repr__(self) -> str:
         c = self.config

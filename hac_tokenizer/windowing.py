@@ -1,0 +1,212 @@
+"""Long audio: encode and decode in overlapping windows with bounded memory.
+
+The CNN encoder and decoder see a few frames around each position, but the two transformers (a
+convolutional positional embedding plus global attention) see the whole window. So windowed tokens can
+equal whole-utterance tokens exactly only when the input fits in one window; longer inputs are cut into
+overlapping windows aligned to the hop, and each window contributes only its centre, where it has
+``overlap / 2`` of real context on both sides. Seams fall at the midpoints of the overlaps.
+
+Sizes are in frames (50 Hz at 16 kHz). Windows of one item all have the same length, so they are
+batched without padding masks; memory depends on ``window`` and ``batch_size``, never on the input length.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+from einops import rearrange
+from torch import Tensor
+
+from .errors import AudioFileError, AudioInputError
+from .model import HACModel
+
+DEFAULT_WINDOW_SECONDS = 30.0
+DEFAULT_OVERLAP_SECONDS = 5.0
+DEFAULT_DECODE_OVERLAP_SECONDS = 1.0  # the decoder is convolutional: 25 frames of context beat its ~10
+DEFAULT_WINDOW_BATCH = 4
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window of ``[start, start + length)`` frames whose frames ``[keep_start, keep_end)`` are kept."""
+
+    start: int
+    length: int
+    keep_start: int
+    keep_end: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.length
+
+
+def window_frames(window_seconds: float, overlap_seconds: float, frame_rate: float) -> tuple[int, int]:
+    """Seconds -> ``(window, overlap)`` in frames; the overlap is rounded to an even number of frames."""
+    if not window_seconds > 0 or not math.isfinite(window_seconds):
+        raise AudioInputError(f"window_seconds must be a positive number, got {window_seconds!r}.")
+    if not 0 <= overlap_seconds < window_seconds:
+        raise AudioInputError(
+            f"overlap_seconds must lie in [0, window_seconds={window_seconds}), got {overlap_seconds!r}."
+        )
+    window = max(1, round(window_seconds * frame_rate))
+    overlap = 2 * round(overlap_seconds * frame_rate / 2)
+    if overlap >= window:
+        raise AudioInputError(
+            f"a {window_seconds} s window is {window} frames; an overlap of {overlap} frames leaves no centre. "
+            "Lower overlap_seconds."
+        )
+    return window, overlap
+
+
+def plan_windows(num_frames: int, window: int, overlap: int) -> list[Window]:
+    """Cover ``num_frames`` with windows of ``window`` frames overlapping by at least ``overlap``.
+
+    Windows advance by ``window - overlap``; the last one is pulled back to end at ``num_frames`` so it
+    is full length (more context, and one shape for the whole batch). Kept parts tile ``[0, num_frames)``
+    exactly, switching from one window to the next at the middle of their overlap.
+    """
+    if num_frames <= window:
+        return [Window(0, num_frames, 0, num_frames)]
+    stride = window - overlap
+    starts = list(range(0, num_frames - window, stride)) + [num_frames - window]
+    bounds = [0] + [(nxt + cur + window) // 2 for cur, nxt in zip(starts, starts[1:])] + [num_frames]
+    return [Window(s, window, a, b) for s, a, b in zip(starts, bounds, bounds[1:])]
+
+
+class AudioReader(Protocol):
+    """Random access to one mono item at the model's sample rate."""
+
+    num_samples: int
+
+    def read(self, start: int, stop: int) -> Tensor:
+        """Samples ``[start, stop)`` as float32 ``[stop - start]``, zeros past the end."""
+
+
+class TensorReader:
+    """An item already in memory, ``[S]`` float32."""
+
+    def __init__(self, waveform: Tensor) -> None:
+        self.waveform = waveform
+        self.num_samples = int(waveform.shape[-1])
+
+    def read(self, start: int, stop: int) -> Tensor:
+        piece = self.waveform[start : min(stop, self.num_samples)].float()
+        return torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
+
+
+class FileReader:
+    """An audio file read window by window, so an hour-long file is never in memory at once.
+
+    Channels are averaged. Other sample rates are resampled per window with soxr: each read takes a
+    margin of source samples on both sides (longer than the resampler's filter) and starts on the grid
+    where source and target sample times coincide, so consecutive reads line up sample-exactly.
+    """
+
+    _MARGIN_SECONDS = 0.05
+
+    def __init__(self, path: str, target_rate: int) -> None:
+        try:
+            info = sf.info(str(path))
+        except Exception as err:  # soundfile raises LibsndfileError or RuntimeError by format
+            raise AudioFileError(f"cannot read audio file {path}: {err}. Is it a corrupt or unsupported file?") from err
+        self.path, self.rate, self.target_rate = str(path), int(info.samplerate), target_rate
+        self.source_samples = int(info.frames)
+        if self.source_samples == 0:
+            raise AudioFileError(f"audio file {path} contains no samples.")
+        self.num_samples = math.ceil(self.source_samples * target_rate / self.rate)
+        common = math.gcd(self.rate, target_rate)
+        self._grid_source, self._grid_target = self.rate // common, target_rate // common
+
+    def _read_source(self, start: int, stop: int) -> np.ndarray:  # -> [n] at the file's rate, zero-padded
+        lo, hi = max(start, 0), min(stop, self.source_samples)
+        out = np.zeros(stop - start, dtype=np.float32)
+        if hi > lo:
+            data, _ = sf.read(self.path, start=lo, stop=hi, dtype="float32", always_2d=True)
+            out[lo - start : hi - start] = data.mean(axis=1)
+        return out
+
+    def read(self, start: int, stop: int) -> Tensor:
+        if self.rate == self.target_rate:
+            return torch.from_numpy(self._read_source(start, stop))
+        margin = math.ceil(self._MARGIN_SECONDS * self.target_rate / self._grid_target) * self._grid_target
+        first = (start - margin) // self._grid_target * self._grid_target  # target sample on the shared grid
+        source_first = first // self._grid_target * self._grid_source
+        source_stop = math.ceil((stop + margin) * self.rate / self.target_rate)
+        resampled = soxr.resample(self._read_source(source_first, source_stop), self.rate, self.target_rate, "HQ")
+        piece = torch.from_numpy(np.ascontiguousarray(resampled[start - first : stop - first], dtype=np.float32))
+        piece = torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
+        # Past the file's end the reader promises zeros, as whole-file encoding pads with zeros.
+        valid = max(0, min(stop, self.num_samples) - start)
+        piece[valid:] = 0.0
+        return piece
+
+
+def open_reader(item: Tensor | str, target_rate: int) -> AudioReader:
+    """A reader for an in-memory ``[S]`` item or an audio file path."""
+    if isinstance(item, Tensor):
+        return TensorReader(item)
+    return FileReader(item, target_rate)
+
+
+def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:
+    for i in range(0, len(windows), batch_size):
+        yield windows[i : i + batch_size]
+
+
+def encode_windowed(
+    model: HACModel,
+    reader: AudioReader,
+    streams: tuple[str, ...],
+    window: int,
+    overlap: int,
+    batch_size: int = DEFAULT_WINDOW_BATCH,
+) -> dict[str, Tensor]:
+    """Encode one item of ``reader.num_samples`` samples in windows -> codes ``[1, T]`` / ``[1, N, T]``.
+
+    The item is zero-padded to whole frames, as :meth:`HACTokenizer.encode` does, so an item of at most
+    ``window`` frames gives exactly the tokens of a whole-utterance encode. Call under ``inference_mode``.
+    """
+    hop = model.config.hop_length
+    num_frames = -(-reader.num_samples // hop)
+    windows = plan_windows(num_frames, window, overlap)
+    parameter = next(model.decoder.parameters())
+    pieces: dict[str, list[Tensor]] = {}
+    for group in _batches(windows, batch_size):
+        audio = torch.stack([reader.read(w.start * hop, w.stop * hop) for w in group])  # [b, S_w]
+        audio = rearrange(audio, "b s -> b 1 s").to(parameter.device, parameter.dtype)
+        codes = model.encode(audio, None, streams)
+        for name, c in codes.items():
+            for w, item_codes in zip(group, c):
+                pieces.setdefault(name, []).append(item_codes[..., w.keep_start - w.start : w.keep_end - w.start])
+    return {name: torch.cat(parts, dim=-1)[None] for name, parts in pieces.items()}
+
+
+def decode_windowed(
+    model: HACModel,
+    codes: dict[str, Tensor],
+    window: int,
+    overlap: int,
+    batch_size: int = DEFAULT_WINDOW_BATCH,
+) -> Tensor:
+    """Codes of one item (``[1, T]`` / ``[1, N, T]`` per stream) -> audio ``[1, 1, T * hop]``.
+
+    Code embeddings are looked up per window, so neither ``Z_Q`` nor decoder activations ever span the
+    whole item. The decoder is convolutional: with ``overlap / 2`` frames of context beyond its receptive
+    field (about 10 frames for the DAC decoder) the kept centres match a whole decode up to float rounding.
+    """
+    hop = model.config.hop_length
+    windows = plan_windows(next(iter(codes.values())).shape[-1], window, overlap)
+    pieces = []
+    for group in _batches(windows, batch_size):
+        window_codes = {name: torch.cat([c[..., w.start : w.stop] for w in group]) for name, c in codes.items()}
+        audio = model.decode(model.embed(window_codes), None)  # [b, 1, window * hop]
+        for w, item_audio in zip(group, audio):
+            pieces.append(item_audio[..., (w.keep_start - w.start) * hop : (w.keep_end - w.start) * hop])
+    return torch.cat(pieces, dim=-1)[None]

@@ -1,0 +1,114 @@
+"""Windowed encode/decode: window planning, exactness below one window, agreement and seams above it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+import torch
+
+from hac_tokenizer.errors import AudioInputError
+from hac_tokenizer.windowing import (
+    FileReader,
+    TensorReader,
+    decode_windowed,
+    encode_windowed,
+    plan_windows,
+    window_frames,
+)
+
+from signals import chirp
+
+STREAMS = ("lexical", "phonetic", "acoustic")
+
+
+@pytest.mark.parametrize("num_frames", [1, 7, 50, 51, 99, 100, 101, 333, 1000])
+@pytest.mark.parametrize(("window", "overlap"), [(50, 0), (50, 10), (50, 48), (64, 20)])
+def test_kept_parts_tile_the_input_with_context(num_frames: int, window: int, overlap: int) -> None:
+    windows = plan_windows(num_frames, window, overlap)
+    assert windows[0].keep_start == 0 and windows[-1].keep_end == num_frames
+    for before, after in zip(windows, windows[1:]):
+        assert before.keep_end == after.keep_start
+    for w in windows:
+        assert 0 <= w.start and w.stop <= num_frames and w.length == min(window, num_frames)
+        assert w.start <= w.keep_start < w.keep_end <= w.stop
+        # Away from the item's edges, every kept frame has at least overlap/2 frames of context.
+        if w.keep_start > 0:
+            assert w.keep_start - w.start >= overlap // 2
+        if w.keep_end < num_frames:
+            assert w.stop - w.keep_end >= overlap // 2
+
+
+def test_window_sizes_are_validated() -> None:
+    assert window_frames(30.0, 5.0, 50.0) == (1500, 250)
+    with pytest.raises(AudioInputError, match="overlap_seconds"):
+        window_frames(2.0, 2.0, 50.0)
+    with pytest.raises(AudioInputError, match="window_seconds"):
+        window_frames(0.0, 0.0, 50.0)
+
+
+def test_windowed_encode_equals_whole_encode_below_one_window(tiny_tokenizer) -> None:
+    audio = chirp(16000 + 123)  # 51 frames, ragged last frame
+    whole = tiny_tokenizer.encode(audio, window_seconds=None)
+    with torch.inference_mode():
+        windowed = encode_windowed(tiny_tokenizer.model, TensorReader(audio), STREAMS, window=60, overlap=20)
+    for name in STREAMS:
+        assert torch.equal(windowed[name], getattr(whole, name)), name
+
+
+def test_windowed_encode_agrees_with_whole_on_long_input(tiny_tokenizer) -> None:
+    audio = chirp(16000 * 6, seed=1)
+    whole = tiny_tokenizer.encode(audio, window_seconds=None)
+    windowed = tiny_tokenizer.encode(audio, window_seconds=1.5, overlap_seconds=0.6)
+    assert windowed.lengths.tolist() == whole.lengths.tolist()
+    for name in STREAMS:
+        agreement = (getattr(windowed, name) == getattr(whole, name)).float().mean().item()
+        assert agreement >= 0.99, (name, agreement)
+
+
+def test_batch_mixing_windowed_and_whole_items_equals_each_alone(tiny_tokenizer) -> None:
+    long, short = chirp(16000 * 3, seed=2), chirp(5000, seed=3)
+    batch = tiny_tokenizer.encode([short, long], window_seconds=1.0, overlap_seconds=0.4)
+    alone = [tiny_tokenizer.encode(x, window_seconds=1.0, overlap_seconds=0.4) for x in (short, long)]
+    for i, single in enumerate(alone):
+        for name in STREAMS:
+            assert torch.equal(getattr(batch[i], name), getattr(single, name)), (i, name)
+
+
+def test_windowed_decode_has_no_seams(tiny_tokenizer) -> None:
+    tokens = tiny_tokenizer.encode(chirp(16000 * 4, seed=4), window_seconds=None)
+    whole = tiny_tokenizer.decode(tokens, window_seconds=None).waveform
+    windowed = tiny_tokenizer.decode(tokens, window_seconds=1.0, overlap_seconds=0.5).waveform
+    assert windowed.shape == whole.shape
+    assert (windowed - whole).abs().max().item() < 1e-4
+
+
+def test_decode_windowed_below_one_window_equals_whole(tiny_tokenizer) -> None:
+    tokens = tiny_tokenizer.encode(chirp(8000, seed=5), window_seconds=None)
+    whole = tiny_tokenizer.decode(tokens, window_seconds=None).waveform
+    with torch.inference_mode():
+        codes = {name: t.clamp_min(0) for name, t in tokens.streams().items()}
+        windowed = decode_windowed(tiny_tokenizer.model, codes, window=100, overlap=10)
+    assert torch.equal(windowed[0, 0, : whole.shape[-1]], whole[0])
+
+
+def test_file_reader_at_model_rate_reads_the_samples(tmp_path) -> None:
+    audio = chirp(16000 + 77, seed=6).numpy()
+    path = tmp_path / "a.wav"
+    sf.write(path, np.stack([audio, audio], axis=1), 16000, subtype="FLOAT")
+    reader = FileReader(str(path), 16000)
+    assert reader.num_samples == len(audio)
+    np.testing.assert_array_equal(reader.read(-10, 100)[10:].numpy(), audio[:100])
+    assert reader.read(len(audio) - 5, len(audio) + 5)[5:].abs().max() == 0
+
+
+def test_file_reader_resamples_windows_like_the_whole_file(tmp_path) -> None:
+    audio = chirp(44100 * 2, sample_rate=44100, seed=7).numpy()
+    path = tmp_path / "b.wav"
+    sf.write(path, audio, 44100, subtype="FLOAT")
+    whole = soxr.resample(audio, 44100, 16000, "HQ")
+    reader = FileReader(str(path), 16000)
+    assert abs(reader.num_samples - len(whole)) <= 1
+    stitched = torch.cat([reader.read(a, a + 4000) for a in range(0, 16000, 4000)]).numpy()
+    assert np.abs(stitched[200:-200] - whole[200:16000 - 200]).max() < 1e-3
