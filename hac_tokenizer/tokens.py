@@ -12,12 +12,16 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from .errors import TokenError
+
+if TYPE_CHECKING:
+    from .lm import LMLayout
 
 PAD_ID = -1
 STREAMS = ("lexical", "phonetic", "acoustic")
@@ -78,6 +82,10 @@ class HACTokens:
 
     def to(self, device: torch.device | str) -> HACTokens:
         return self._map(lambda t: t.to(device))
+
+    def to_lm(self, layout: LMLayout) -> Tensor:
+        """LM input ids in ``layout`` (:mod:`hac_tokenizer.lm`); ``layout.decode(ids)`` inverts it."""
+        return layout.encode(self)
 
     def numpy(self) -> dict[str, np.ndarray]:
         """Present streams plus ``lengths`` and ``sample_lengths`` as int64 numpy arrays."""

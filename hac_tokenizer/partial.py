@@ -1,0 +1,106 @@
+"""Partial decoding: hear what each level carries by decoding from a subset of the token streams.
+
+The decoder reads ``Z_Q = Z_Ql + Z_Qp + Z_Qa`` (paper, Fig. 1). Leaving a stream out drops its term;
+the acoustic term may instead be a constant vector, e.g. a speaker's mean acoustic embedding
+(:func:`hac_tokenizer.voice.acoustic_mean`), so the content is heard in an average voice without the
+frame-by-frame prosody. Keeping only the first M RVQ layers (slice ``tokens.acoustic[:, :M]``) shows
+how much each residual layer adds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from einops import rearrange
+from torch import Tensor
+
+from .errors import TokenError
+from .nn.layers import length_mask
+from .token_checks import check_tokens
+from .tokens import HACAudio, HACTokens
+
+if TYPE_CHECKING:
+    from .tokenizer import HACTokenizer
+
+
+def _complete(tokens: HACTokens, layers: int) -> HACTokens:
+    """``tokens`` with absent streams and missing RVQ layers filled by code 0, for the model's validation."""
+    if not tokens.streams():
+        raise TokenError("tokens hold no stream at all; encode at least one.")
+    reference = next(iter(tokens.streams().values()))
+    batch, frames = reference.shape[0], reference.shape[-1]
+    zeros = {name: torch.zeros(batch, frames, dtype=torch.long, device=reference.device) for name in ("lexical", "phonetic")}
+    acoustic = torch.zeros(batch, layers, frames, dtype=torch.long, device=reference.device)
+    if tokens.acoustic is not None:
+        kept = tokens.acoustic.shape[1]
+        if not 1 <= kept <= layers:
+            raise TokenError(f"acoustic tokens have {kept} RVQ layers; this model decodes 1 to {layers}.")
+        acoustic[:, :kept] = tokens.acoustic
+    return dataclasses.replace(
+        tokens,
+        lexical=tokens.lexical if tokens.lexical is not None else zeros["lexical"],
+        phonetic=tokens.phonetic if tokens.phonetic is not None else zeros["phonetic"],
+        acoustic=acoustic,
+    )
+
+
+def _acoustic_fill(fill: Tensor, batch: int, dim: int, device: torch.device) -> Tensor:
+    """``[D]``, ``[1, D]`` or ``[B, D]`` -> ``[B, D, 1]`` (constant over frames)."""
+    fill = torch.as_tensor(fill).float().to(device)
+    if fill.dim() == 1:
+        fill = fill[None]
+    if fill.dim() == 2 and fill.shape[0] == 1:
+        fill = fill.expand(batch, -1)
+    if fill.shape != (batch, dim):
+        raise TokenError(f"acoustic must be [D], [1, D] or [B, D] = [{batch}, {dim}] (e.g. voice.acoustic_mean), got {tuple(fill.shape)}.")
+    return rearrange(fill, "b d -> b d 1")
+
+
+def decode_streams(
+    tokenizer: HACTokenizer,
+    tokens: HACTokens,
+    streams: Sequence[str],
+    acoustic: Tensor | None = None,
+) -> HACAudio:
+    """Decode ``Z_Q`` summed over ``streams`` only (others contribute zero), plus ``acoustic [D] / [1, D] / [B, D]``.
+
+    ``acoustic`` replaces the acoustic stream by a constant vector and so needs ``"acoustic"`` left out of
+    ``streams``. Acoustic tokens with fewer RVQ layers than the model use just those layers. Items are
+    decoded whole (no windowing): this is a listening tool for clips, not for hour-long files.
+    Returns ``HACAudio(waveform [B, S], lengths [B])`` like :meth:`HACTokenizer.decode`.
+    """
+    config = tokenizer.config
+    streams = (streams,) if isinstance(streams, str) else tuple(streams)
+    unknown = [s for s in streams if s not in config.streams]
+    if unknown:
+        raise TokenError(f"streams must be a subset of {config.streams}, got {streams}.")
+    absent = [s for s in streams if getattr(tokens, s, None) is None]
+    if absent:
+        raise TokenError(f"the tokens lack the {absent} stream(s) asked for; encode them or leave them out of streams.")
+    if acoustic is not None and "acoustic" in streams:
+        raise TokenError("pass acoustic= only when the acoustic stream is left out (it replaces that stream).")
+    if not streams and acoustic is None:
+        raise TokenError("nothing to decode: name at least one stream or pass an acoustic vector.")
+    codes = check_tokens(_complete(tokens, config.acoustic_layers), config, tokenizer.name)
+    layers = tokens.acoustic.shape[1] if tokens.acoustic is not None else config.acoustic_layers
+    codes = {name: c.to(tokenizer.device).clamp_min(0) for name, c in codes.items() if name in streams}
+    if "acoustic" in codes:
+        codes["acoustic"] = codes["acoustic"][:, :layers]
+    lengths = tokens.lengths.to(tokenizer.device)
+    frames = tokens.num_frames
+    mask = length_mask(lengths, frames) if bool((lengths != frames).any()) else None
+    with tokenizer._lock, torch.inference_mode():  # the tokenizer's lock: one model call at a time
+        z_q = torch.zeros(tokens.batch_size, config.latent_dim, frames, device=tokenizer.device)
+        if codes:
+            z_q = z_q + tokenizer.model.embed(codes)
+        if acoustic is not None:
+            z_q = z_q + _acoustic_fill(acoustic, tokens.batch_size, config.latent_dim, tokenizer.device)
+        audio = tokenizer.model.decode(z_q, mask)[:, 0].float()  # [B, T * hop]
+    sample_lengths = tokens.sample_lengths.to(tokenizer.device)
+    waveform = audio[:, : int(sample_lengths.max())].clone()
+    steps = torch.arange(waveform.shape[-1], device=waveform.device)
+    waveform = waveform.masked_fill(steps[None, :] >= sample_lengths[:, None], 0.0)
+    return HACAudio(waveform=waveform, lengths=sample_lengths, sample_rate=tokenizer.sample_rate)
