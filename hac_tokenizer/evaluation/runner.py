@@ -19,6 +19,7 @@ import torch
 
 from ..manifest import ManifestEntry
 from ..tokenizer import HACTokenizer
+from ..tokens import STREAMS
 from .abx import abx_error, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
 from .collect import CollectOptions, Collected, Utterance, acoustic_layers, collect
@@ -170,6 +171,9 @@ def collect_manifest(tok: HACTokenizer, entries: Sequence[ManifestEntry], option
     if not entries:
         raise EvaluationError("the manifest has no entries (check --split and the file).")
     available = tok.config.streams
+    unknown = sorted({s for subset in options.ablations for s in subset} - set(STREAMS))
+    if unknown:
+        raise EvaluationError(f"unknown streams {unknown} in the ablations; use {'/'.join(STREAMS)} joined by '+'.")
     decodes = {"full": available}
     for subset in options.ablations:
         kept = tuple(s for s in available if s in subset)

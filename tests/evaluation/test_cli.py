@@ -48,3 +48,7 @@ def test_bad_input_is_an_error_code(tiny_dir, tmp_path, capsys):
     assert "manifest not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--manifest", "m", "--out", "o", "--metrics", "nonsense"])
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"id": "a", "audio": "a.wav", "duration": 1.0}\n')
+    assert main(["--model", str(tiny_dir), "--manifest", str(manifest), "--out", str(tmp_path), "--ablations", "lexcal"]) == 2
+    assert "unknown streams ['lexcal']" in capsys.readouterr().err
