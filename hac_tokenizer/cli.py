@@ -1,4 +1,4 @@
-"""``hac-tokenizer`` command: encode audio files to token npz, decode them back, describe a model."""
+"""``hac-tokenizer`` command: encode audio files to token npz, decode them back, convert a voice, describe a model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .audio import list_audio_files
+from .audio import list_audio_files, save_audio
 from .errors import HACError
 from .tokenizer import HACTokenizer
 from .tokens import HACTokens
@@ -102,6 +102,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert_voice(args: argparse.Namespace) -> int:
+    tok = _load(args)
+    audio = tok.convert_voice(args.source, args.reference, layers=args.layers, fit=args.fit)
+    save_audio(args.out, audio.unbatch()[0], audio.sample_rate)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hac-tokenizer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(dec)
     bulk_args(dec)
     dec.set_defaults(func=cmd_decode)
+
+    vc = sub.add_parser("convert-voice", help="speech of SOURCE in the voice of REFERENCE -> one audio file")
+    vc.add_argument("source", help="audio file whose words and phones are kept")
+    vc.add_argument("reference", help="audio file of the target voice (any length: looped or cropped)")
+    vc.add_argument("-o", "--out", required=True, help="output audio file (.wav or .flac)")
+    vc.add_argument("--layers", type=int, nargs="+", default=None, help="RVQ layers to take from the reference (0 = coarsest; default all)")
+    vc.add_argument("--fit", default="loop", choices=("loop", "stretch"), help="how the reference is fitted to the source's length")
+    model_args(vc)
+    vc.set_defaults(func=cmd_convert_voice)
 
     info = sub.add_parser("info", help="model, streams, vocabulary sizes and bitrate")
     info.add_argument("--list", action="store_true", help="list the registry's models instead")
