@@ -68,9 +68,6 @@ class LossWeights:
     kd_phonetic: float = 1.0
     kd_lexical: float = 1.0
 
-    def kd(self, stream: str) -> float:
-        return {"phonetic": self.kd_phonetic, "lexical": self.kd_lexical}[stream]
-
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:

@@ -89,7 +89,7 @@ class Trainer:
         if not self.runtime.distributed:
             return module
         device_ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)
+        return DistributedDataParallel(module, device_ids=device_ids)
 
     # -- one step -----------------------------------------------------------------------------
     def teacher_targets(self, batch: Batch, num_frames: int) -> dict:
@@ -103,25 +103,26 @@ class Trainer:
         with self.runtime.autocast():
             out = self.student_ddp(audio, targets)
         fake = out.hac.audio.float()  # [B, 1, S]
-        d_loss = self._discriminator_step(audio, fake)
+        d_loss, grad_d = self._discriminator_step(audio, fake)
         terms = self.generator_terms(out, audio, fake)
         weights = self.config.loss
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
         return {
             "total": total.detach(), **{k: v.detach() for k, v in terms.items()},
-            "discriminator": d_loss, "grad_norm_g": grad_g, "grad_norm_d": self._last_grad_d,
+            "discriminator": d_loss, "grad_norm_g": grad_g, "grad_norm_d": grad_d,
         }
 
-    def _discriminator_step(self, audio: Tensor, fake: Tensor) -> Tensor:
+    def _discriminator_step(self, audio: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        """Update the discriminators on real vs detached fake audio; returns (loss, gradient norm)."""
         # real and fake in one forward pass: DDP then sees exactly one forward per backward
         with self.runtime.autocast():
             real_out, fake_out = _split(self.discriminator_ddp(torch.cat([audio, fake.detach()])), len(audio))
         loss = discriminator_loss(real_out, fake_out, self.config.discriminator.loss)
-        self._last_grad_d = _update(
+        grad_norm = _update(
             loss, self.opt_d, self.sched_d, self.scaler_d, self.discriminator, self.config.optim.grad_clip_discriminator
         )
-        return loss.detach()
+        return loss.detach(), grad_norm
 
     def generator_terms(self, out: StudentOutput, audio: Tensor, fake: Tensor) -> dict[str, Tensor]:
         """Unweighted generator loss terms, named as the fields of :class:`LossWeights`."""

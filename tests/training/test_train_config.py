@@ -100,3 +100,19 @@ def test_paper_recipes_use_the_papers_setup(name):
     assert abs(config.data.batch_size * config.data.clip_seconds - 60) < config.data.clip_seconds
     assert (config.optim.lr, config.optim.betas, config.optim.gamma) == (1e-4, (0.8, 0.9), 0.999996)
     assert set(config.teachers) == {"phonetic", "lexical"} & set(config.model_config().streams)
+
+
+def test_cli_prints_the_resolved_recipe(capsys):
+    from hac_tokenizer.training.cli import main
+
+    assert main(["--config", str(CONFIGS / "hac-14-l16.yaml"), "--print-config", "steps=5", "data.batch_size=8"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["steps"] == 5 and printed["data"]["batch_size"] == 8
+    assert printed["optim"]["betas"] == [0.8, 0.9]
+
+
+def test_cli_reports_a_bad_override_as_an_error(capsys):
+    from hac_tokenizer.training.cli import main
+
+    assert main(["--config", str(CONFIGS / "tiny.yaml"), "--print-config", "optim.lrr=1"]) == 2
+    assert "optim.lrr" in capsys.readouterr().err
