@@ -36,3 +36,28 @@ def write_alignment(folder: Path, utt_id: str, words: list[str], seconds: float)
              "phones": [(0, step, "sil")] + [(s, e, w[0]) for s, e, w in spans] + [(spans[-1][1], seconds, "sil")]}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{utt_id}.TextGrid").write_text(long_textgrid(tiers, seconds))
+
+
+def tiny_entries(root: Path, durations: list[float], rate: int = 16000) -> list:
+    """Utterances with distinct audio, a word every 0.2 s and a phone every 0.1 s, written as 16-bit wavs."""
+    from hac_tokenizer.manifest import Interval, ManifestEntry
+
+    entries = []
+    for k, seconds in enumerate(durations):
+        n = int(round(seconds * rate))
+        rng = np.random.default_rng(k)
+        signal = (0.3 * rng.standard_normal(n)).clip(-0.9, 0.9).astype(np.float32)
+        path = root / f"utt{k:03d}.wav"
+        write_audio_array(path, signal, rate)
+        words = tuple(Interval(round(0.2 * i, 6), round(min(0.2 * (i + 1), seconds), 6), f"w{k}_{i}")
+                      for i in range(int(np.ceil(seconds / 0.2 - 1e-9))))
+        phones = tuple(Interval(round(0.1 * i, 6), round(min(0.1 * (i + 1), seconds), 6), f"p{i}")
+                       for i in range(int(np.ceil(seconds / 0.1 - 1e-9))))
+        entries.append(ManifestEntry(id=f"utt{k:03d}", audio=path, duration=n / rate, language="xx",
+                                     speaker=f"spk{k % 3}", sample_rate=rate, words=words, phones=phones))
+    return entries
+
+
+def write_audio_array(path: Path, signal: np.ndarray, rate: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), signal, rate, subtype="PCM_16")
