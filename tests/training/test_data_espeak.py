@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from hac_tokenizer.training.data.espeak import (
-    EVENT_END, EVENT_PHONEME, EVENT_WORD, EspeakError, EspeakSynthesizer, VoiceSettings, WordMismatchError,
-    _RawEvent, align_events, list_variants, word_starts,
+    EVENT_END,
+    EVENT_PHONEME,
+    EVENT_WORD,
+    EspeakError,
+    EspeakEvent,
+    EspeakSynthesizer,
+    VoiceSettings,
+    WordMismatchError,
+    align_events,
+    list_variants,
+    word_starts,
 )
 
 
@@ -74,7 +83,8 @@ def test_voice_settings_change_the_voice(synthesizer):
     base = synthesizer.synthesize(words, VoiceSettings("en-us", "m3", rate=175))
     slow = synthesizer.synthesize(words, VoiceSettings("en-us", "m3", rate=100))
     assert slow.words[-1].end > 1.4 * base.words[-1].end
-    assert not np.array_equal(base.audio, synthesizer.synthesize(words, VoiceSettings("en-us", "f1")).audio[:len(base.audio)])
+    female = synthesizer.synthesize(words, VoiceSettings("en-us", "f1"))
+    assert not np.array_equal(base.audio, female.audio[:len(base.audio)])
 
 
 def test_errors(synthesizer):
@@ -88,9 +98,11 @@ def test_errors(synthesizer):
 def test_align_events_maps_by_text_position_and_rejects_lost_words():
     starts = word_starts(["ab", "cd"])  # "ab \u2060cd": positions 1 and 5
     assert starts == [1, 5]
-    events = [_RawEvent(EVENT_WORD, 1, 0, ""), _RawEvent(EVENT_PHONEME, 1, 0, "a"), _RawEvent(EVENT_PHONEME, 1, 50, "b"),
-              _RawEvent(EVENT_WORD, 5, 90, ""), _RawEvent(EVENT_PHONEME, 5, 120, "c"),
-              _RawEvent(EVENT_PHONEME, 5, 160, "d"), _RawEvent(EVENT_PHONEME, 5, 200, ""), _RawEvent(EVENT_END, 7, 260, "")]
+    events = [EspeakEvent(t, position, sample, phone) for t, position, sample, phone in [
+        (EVENT_WORD, 1, 0, ""), (EVENT_PHONEME, 1, 0, "a"), (EVENT_PHONEME, 1, 50, "b"),
+        (EVENT_WORD, 5, 90, ""), (EVENT_PHONEME, 5, 120, "c"), (EVENT_PHONEME, 5, 160, "d"),
+        (EVENT_PHONEME, 5, 200, ""), (EVENT_END, 7, 260, ""),
+    ]]
     words, phones = align_events(events, starts, 300)
     # the second word starts at its WORD event (a stop's closure comes before the phone's own event)
     assert words == [(0, 90), (90, 200)]

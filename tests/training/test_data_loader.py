@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from corpus_fixtures import tiny_entries, write_audio_array
+
 from hac_tokenizer.manifest import Interval
 from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.loader import ClipLoader, read_segment, slice_intervals
@@ -79,7 +79,7 @@ def test_length_bucketing_trims_padding(entries):
 
 
 def test_deterministic_reshuffled_per_epoch_and_seed(entries):
-    a, b = take(ClipLoader(entries, 4, clip_seconds=0.5, seed=3), 6), take(ClipLoader(entries, 4, clip_seconds=0.5, seed=3), 6)
+    a, b = (take(ClipLoader(entries, 4, clip_seconds=0.5, seed=3), 6) for _ in range(2))
     assert all(same(x, y) for x, y in zip(a, b))
     per_epoch = len(ClipLoader(entries, 4, clip_seconds=0.5))
     assert [x.ids for x in a[:per_epoch]] != [x.ids for x in a[per_epoch:2 * per_epoch]]

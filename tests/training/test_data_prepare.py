@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from corpus_fixtures import write_alignment, write_audio
+
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
 from hac_tokenizer.training.data.errors import DataError

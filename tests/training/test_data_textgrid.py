@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from corpus_fixtures import long_textgrid
 
 from hac_tokenizer.manifest import Interval
 from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.textgrid import parse_textgrid, read_alignment, read_textgrid
-from corpus_fixtures import long_textgrid
-
 
 WORDS = [(0, 0.3, ""), (0.3, 0.62, "hello"), (0.62, 0.7, "sp"), (0.7, 1.1, "wörld"), (1.1, 1.25, "")]
 PHONES = [(0, 0.3, "sil"), (0.3, 0.4, "h"), (0.4, 0.5, "ə"), (0.5, 0.62, "l"), (0.62, 0.7, ""), (0.7, 1.1, "w"),
@@ -47,7 +46,8 @@ def test_escaped_quotes_and_point_tiers_are_handled():
 
 
 def test_short_format_and_missing_tier_are_clear_errors(tmp_path):
-    short = 'File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n1\n<exists>\n1\n"IntervalTier"\n"words"\n0\n1\n1\n0\n1\n"a"\n'
+    short = ('File type = "ooTextFile"\nObject class = "TextGrid"\n\n0\n1\n<exists>\n1\n'
+             '"IntervalTier"\n"words"\n0\n1\n1\n0\n1\n"a"\n')
     with pytest.raises(DataError, match="short-format"):
         parse_textgrid(short)
     path = tmp_path / "utt.TextGrid"

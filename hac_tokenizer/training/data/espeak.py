@@ -99,7 +99,9 @@ class Synthesis:
 
 
 @dataclass(frozen=True)
-class _RawEvent:
+class EspeakEvent:
+    """The parts of an ``espeak_EVENT`` the alignment needs (phone: IPA name, "" for a pause)."""
+
     type: int
     text_position: int  # 1-based character index into the text
     sample: int
@@ -193,7 +195,7 @@ class EspeakSynthesizer:
             self.sample_rate = int(lib.espeak_ng_GetSampleRate())
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self._chunks: list[np.ndarray] = []
-        self._events: list[_RawEvent] = []
+        self._events: list[EspeakEvent] = []
         # ctypes keeps no reference to a callback: the instance must, or it is freed while eSpeak holds it
         self._callback = _Callback(self._on_audio)
 
@@ -205,7 +207,7 @@ class EspeakSynthesizer:
             event = events[i]
             phone = event.id.string.decode("utf-8", "replace") if event.type == EVENT_PHONEME else ""
             if not (event.type == EVENT_PHONEME and is_language_switch(phone)):
-                self._events.append(_RawEvent(event.type, event.text_position, event.sample, clean_phone(phone)))
+                self._events.append(EspeakEvent(event.type, event.text_position, event.sample, clean_phone(phone)))
             i += 1
         return 0  # 0: go on synthesising
 
@@ -272,7 +274,7 @@ def _word_index(text_position: int, starts: Sequence[int]) -> int:
 
 
 def align_events(
-    events: Sequence[_RawEvent], starts: Sequence[int], num_samples: int
+    events: Sequence[EspeakEvent], starts: Sequence[int], num_samples: int
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int, str]]]:
     """Word spans ``(start, end)`` and phone spans ``(start, end, ipa)`` in samples, from eSpeak's events."""
     # a WORD event is a boundary too: it is where the next word's first sound (a stop's closure) begins

@@ -6,6 +6,7 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,26 @@ from tqdm import tqdm
 from ...manifest import Interval, ManifestEntry, write_manifest
 from .augment import Channel, Level
 from .espeak import EspeakSynthesizer, WordMismatchError
-from .synthetic import CorpusSummary, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
+from .synthetic import SPLITS, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
 
 EDGE_SILENCE = (0.05, 0.4)  # seconds of silence drawn for each end of an utterance
 CHUNK = 32  # utterances per task: amortises the synthesizer's start-up and keeps workers busy
 LEVEL_ONLY = Channel(steps=((Level(), 1.0),))
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    """What was generated: hours per split, utterances skipped, and speed."""
+
+    utterances: int
+    hours: dict[str, float] = field(default_factory=dict)
+    skipped: int = 0
+    seconds: float = 0.0  # wall-clock time of rendering
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio made per second of wall-clock time."""
+        return sum(self.hours.values()) * 3600 / max(self.seconds, 1e-9)
 
 
 def _shift(intervals: Sequence[Interval], offset: float, duration: float) -> tuple[Interval, ...]:
@@ -89,7 +105,7 @@ def generate_corpus(config: SyntheticCorpusConfig, out_dir: str | Path, workers:
     bar.close()
     entries = [entry for entry in rendered if entry is not None]
     write_manifest(out_dir / "manifest.jsonl", entries)
-    hours = {split: sum(e.duration for e in entries if e.split == split) / 3600 for split in ("train", "valid", "test")}
+    hours = {split: sum(e.duration for e in entries if e.split == split) / 3600 for split in SPLITS}
     return CorpusSummary(utterances=len(entries), hours=hours, skipped=len(rendered) - len(entries),
                          seconds=time.perf_counter() - start)
 

@@ -29,10 +29,10 @@ and rates; the report gives the real total.
 
 from __future__ import annotations
 
-import math
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from .espeak import VoiceSettings
 MLS_LANGUAGES = ("en", "fr", "de", "it", "pl", "pt", "es", "nl")
 
 # eSpeak language voices (accents) used for each language
-LANGUAGE_VOICES: dict[str, tuple[str, ...]] = {
+LANGUAGE_VOICES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "en": ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-us-nyc"),  # "en" is British English
     "fr": ("fr", "fr-be", "fr-ch"),
     "de": ("de",),
@@ -51,7 +51,7 @@ LANGUAGE_VOICES: dict[str, tuple[str, ...]] = {
     "pt": ("pt-br", "pt"),
     "es": ("es", "es-419"),
     "nl": ("nl",),
-}
+})
 
 # Variants that sound like a person: robots, strong echoes, whispers and test voices are left out.
 VARIANTS = (
@@ -66,12 +66,12 @@ VARIANTS = (
 HELD_OUT_VARIANTS = ("m6", "f4", "Annie", "benjamin", "gustave", "linda", "quincy", "travis")
 
 # One-letter tokens of wordfreq that are words (others are elision fragments such as French "l")
-ONE_LETTER_WORDS: dict[str, frozenset[str]] = {
+ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType({
     "en": frozenset("ai"), "fr": frozenset("aày"), "de": frozenset(), "it": frozenset("aeèoi"),
     "pl": frozenset("wizoau"), "pt": frozenset("aoeéà"), "es": frozenset("ayoeu"), "nl": frozenset("u"),
-}
+})
 SPLITS = ("train", "valid", "test")
-SECONDS_PER_SYLLABLE_AT_175_WPM = 0.2  # eSpeak's rate scale: 175 wpm ~ 5 syllables/s; used to plan only
+SECONDS_PER_SYLLABLE_AT_175_WPM = 0.175  # measured on eSpeak's output (1 h corpus); used to plan only
 
 
 @dataclass(frozen=True)
@@ -228,18 +228,3 @@ def plan_corpus(config: SyntheticCorpusConfig) -> list[UtteranceSpec]:
     if unknown:
         raise DataError(f"no eSpeak voices configured for languages {unknown}; choose from {sorted(LANGUAGE_VOICES)}.")
     return [spec for language in config.languages for spec in plan_language(config, language)]
-
-
-@dataclass(frozen=True)
-class CorpusSummary:
-    """What was generated: hours per split, utterances skipped, and speed."""
-
-    utterances: int
-    hours: dict[str, float] = field(default_factory=dict)
-    skipped: int = 0
-    seconds: float = 0.0  # wall-clock time of rendering
-
-    @property
-    def realtime_factor(self) -> float:
-        """Seconds of audio made per second of wall-clock time."""
-        return sum(self.hours.values()) * 3600 / max(self.seconds, 1e-9)
