@@ -10,7 +10,15 @@ import soundfile as sf
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
-from hac_tokenizer.training.data.synthetic import HELD_OUT_VARIANTS, SyntheticCorpusConfig, plan_corpus, vocabulary
+from hac_tokenizer.training.data.espeak import EspeakSynthesizer, VoiceSettings, list_variants
+from hac_tokenizer.training.data.synthetic import (
+    HELD_OUT_VARIANTS,
+    LANGUAGE_VOICES,
+    VARIANTS,
+    SyntheticCorpusConfig,
+    plan_corpus,
+    vocabulary,
+)
 
 CONFIG = SyntheticCorpusConfig(hours=0.3, seed=7, languages=("en", "pl", "pt"), speakers_per_language=6,
                                test_speakers_per_language=3, max_words=10)
@@ -72,3 +80,11 @@ def test_generation_is_deterministic_for_any_worker_count(tmp_path, capsys):
         assert all(w.start <= p.start < p.end <= w.end for w in entry.words for p in entry.phones
                    if w.start <= p.start < w.end)
         assert entry.speaker.startswith(entry.language) and ":p" in entry.speaker
+
+
+def test_every_configured_voice_and_variant_exists():
+    assert set(VARIANTS) <= set(list_variants()) and set(HELD_OUT_VARIANTS) <= set(VARIANTS)
+    synthesizer = EspeakSynthesizer()
+    for voices in LANGUAGE_VOICES.values():
+        for voice in voices:
+            assert synthesizer.synthesize(["ma"], VoiceSettings(voice, "m3")).words[0].label == "ma"
