@@ -30,7 +30,6 @@ import ctypes
 import ctypes.util
 import shutil
 import tempfile
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,11 +142,18 @@ class _FreshLibrary:
         self.path, self.data = path, data
         self.lib: ctypes.CDLL | None = None
 
+    def _load_private_copy(self) -> ctypes.CDLL:
+        # a loaded library needs no file: the copy is deleted as soon as it is mapped
+        with tempfile.TemporaryDirectory(prefix="hac-espeak-", ignore_cleanup_errors=True) as folder:
+            copy = Path(folder) / self.path.name
+            try:
+                shutil.copy(self.path, copy)
+                return ctypes.CDLL(str(copy))
+            except OSError as err:
+                raise EspeakError(f"cannot load libespeak-ng from {self.path}: {err}") from err
+
     def __enter__(self) -> ctypes.CDLL:
-        try:
-            lib = ctypes.CDLL(str(self.path))
-        except OSError as err:
-            raise EspeakError(f"cannot load libespeak-ng from {self.path}: {err}") from err
+        lib = self._load_private_copy()
         lib.espeak_Synth.argtypes = [
             ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
             ctypes.c_void_p, ctypes.c_void_p,
@@ -184,13 +190,7 @@ class EspeakSynthesizer:
             default_library, default_data = default_paths()
             library, data = library or default_library, data or default_data
         self.data = Path(data)
-        private = Path(tempfile.mkdtemp(prefix="hac-espeak-"))
-        weakref.finalize(self, shutil.rmtree, private, ignore_errors=True)
-        try:
-            shutil.copy(library, private / Path(library).name)
-        except OSError as err:
-            raise EspeakError(f"cannot copy libespeak-ng from {library}: {err}; pass library= a readable path") from err
-        self._library = _FreshLibrary(private / Path(library).name, self.data)
+        self._library = _FreshLibrary(Path(library), self.data)
         with self._library as lib:  # fail now, with a clear message, if the library or data is unusable
             self.sample_rate = int(lib.espeak_ng_GetSampleRate())
         self._libc = ctypes.CDLL(ctypes.util.find_library("c"))
