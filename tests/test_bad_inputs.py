@@ -32,6 +32,9 @@ from hac_tokenizer.errors import (
 )
 
 from signals import chirp
+from torch_threads import one_torch_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 X = chirp(4000)  # a valid 0.25 s clip at 16 kHz; each row breaks one thing about it
 

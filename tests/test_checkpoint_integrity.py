@@ -18,6 +18,9 @@ from hac_tokenizer.checkpoint import load_checkpoint, save_checkpoint, sha256_of
 from hac_tokenizer.errors import CheckpointError, ChecksumError
 
 from signals import chirp
+from torch_threads import one_torch_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

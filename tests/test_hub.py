@@ -14,6 +14,9 @@ from hac_tokenizer.checkpoint import WEIGHTS_NAME, sha256_of
 from hac_tokenizer.errors import CheckpointError, ChecksumError, ModelNotFoundError
 
 from signals import chirp
+from torch_threads import one_torch_thread  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO = "org/name"

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from hac_tokenizer import PAD_ID, HACConfig, HACTokenizer, HACTokens, StreamConfig, TransformerConfig
 from hac_tokenizer.errors import AudioInputError, HACError
 
+from torch_threads import one_torch_thread  # noqa: F401 (fixture)
+
 HOP = 320
 RATE = 16000
 EDGE_LENGTHS = (1, 2, 319, 320, 321, 639, 640, 641, 1000)
@@ -34,11 +36,12 @@ def _settings(examples: int) -> settings:
     )
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 @pytest.fixture(scope="module")
 def tok() -> HACTokenizer:
-    """~11k parameters, every part of the architecture; one thread so the shared CI cores are not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    """~11k parameters, every part of the architecture."""
     torch.manual_seed(0)
     transformer = TransformerConfig(layers=1, heads=1, width=4, ffn=4, pos_conv_kernel=2, pos_conv_groups=1)
     stream = StreamConfig(codebook_size=8, codebook_dim=2, transformer=transformer)
@@ -46,8 +49,7 @@ def tok() -> HACTokenizer:
         name="micro", encoder_dim=1, latent_dim=4, decoder_dim=16, acoustic_layers=2,
         acoustic_codebook_size=4, acoustic_codebook_dim=2, phonetic=stream, lexical=stream,
     )
-    yield HACTokenizer.from_config(config)
-    torch.set_num_threads(threads)
+    return HACTokenizer.from_config(config)
 
 
 # -- strategies -----------------------------------------------------------------------------------
