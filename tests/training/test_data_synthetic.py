@@ -6,10 +6,12 @@ import json
 from collections import defaultdict
 from dataclasses import replace
 
+import pytest
 import soundfile as sf
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
+from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.espeak import EspeakSynthesizer, VoiceSettings, list_variants
 from hac_tokenizer.training.data.synthetic import (
     HELD_OUT_VARIANTS,
@@ -88,3 +90,14 @@ def test_every_configured_voice_and_variant_exists():
     for voices in LANGUAGE_VOICES.values():
         for voice in voices:
             assert synthesizer.synthesize(["ma"], VoiceSettings(voice, "m3")).words[0].label == "ma"
+
+
+def test_config_errors_say_what_to_change():
+    with pytest.raises(DataError, match="choose one or more"):
+        SyntheticCorpusConfig(languages=("en", "xx"))
+    with pytest.raises(DataError, match="min_words"):
+        SyntheticCorpusConfig(min_words=5, max_words=2)
+    with pytest.raises(DataError, match="held_out_variants"):
+        SyntheticCorpusConfig(held_out_variants=("nobody",))
+    with pytest.raises(DataError, match="too few distinct sentences"):
+        plan_corpus(SyntheticCorpusConfig(hours=1, languages=("de",), vocab_size=3, min_words=1, max_words=1))

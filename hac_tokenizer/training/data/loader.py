@@ -83,9 +83,9 @@ class ClipDataset(Dataset):
         start = key.frame_offset * self.hop_length
         audio = read_segment(entry.audio, start, key.num_samples, self.sample_rate)  # [S]
         begin, end = start / self.sample_rate, (start + key.num_samples) / self.sample_rate
-        if self.channel is not None and key.augment_seed is not None:
-            # augment the speech only: padding stays digital silence, so it is recognisably padding
-            valid = min(key.num_samples, max(0, round(entry.duration * self.sample_rate) - start))
+        # augment the speech only: padding stays digital silence, so it is recognisably padding
+        valid = min(key.num_samples, max(0, round(entry.duration * self.sample_rate) - start))
+        if self.channel is not None and key.augment_seed is not None and valid > 0:
             rng = np.random.default_rng(key.augment_seed)
             audio[:valid] = torch.from_numpy(self.channel(audio[:valid].numpy(), self.sample_rate, rng))
         return Batch(

@@ -71,6 +71,7 @@ ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType({
     "pl": frozenset("wizoau"), "pt": frozenset("aoeéà"), "es": frozenset("ayoeu"), "nl": frozenset("u"),
 })
 SPLITS = ("train", "valid", "test")
+MAX_REPEATED_SENTENCES = 10_000  # draws of already used sentences before the plan gives up
 SECONDS_PER_SYLLABLE_AT_175_WPM = 0.175  # measured on eSpeak's output (1 h corpus); used to plan only
 
 
@@ -97,6 +98,20 @@ class SyntheticCorpusConfig:
     pitch_range: tuple[int, int] = (20, 90)
     rate: tuple[int, int] = (140, 210)  # speaker's own words per minute
     rate_jitter: float = 0.1  # per-utterance rate factor in [1 - jitter, 1 + jitter]
+
+    def __post_init__(self) -> None:
+        unknown = [lang for lang in self.languages if lang not in LANGUAGE_VOICES]
+        if unknown or not self.languages:
+            raise DataError(f"languages {list(self.languages)}: choose one or more of {sorted(LANGUAGE_VOICES)}.")
+        if not 1 <= self.min_words <= self.max_words:
+            raise DataError(f"need 1 <= min_words <= max_words, got {self.min_words} and {self.max_words}.")
+        if self.valid_fraction < 0 or self.test_fraction < 0 or self.valid_fraction + self.test_fraction >= 1:
+            raise DataError("valid_fraction and test_fraction must be >= 0 and leave some data for training.")
+        held_out = set(self.held_out_variants)
+        if not held_out or not held_out <= set(VARIANTS) or held_out == set(VARIANTS):
+            raise DataError(f"held_out_variants must be some, not all, of {VARIANTS}.")
+        if self.hours <= 0 or self.readers_per_sentence < 1:
+            raise DataError("hours must be > 0 and readers_per_sentence >= 1.")
 
     def split_hours(self, split: str) -> float:
         """Target hours of one split in one language."""
@@ -202,10 +217,14 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
     specs: list[UtteranceSpec] = []
     for split in SPLITS:
         rng = _rng(config.seed, "utterances", language, split)
-        budget, spent = config.split_hours(split) * 3600, 0.0
+        budget, spent, repeats = config.split_hours(split) * 3600, 0.0, 0
         while spent < budget:
             words = _sentence(config, vocab, rng)
             if words in used:
+                repeats += 1
+                if repeats > MAX_REPEATED_SENTENCES:
+                    raise DataError(f"{language}: the vocabulary and sentence lengths allow too few distinct sentences "
+                                    f"for {config.hours} h; raise vocab_size or max_words.")
                 continue
             used.add(words)
             count = min(config.readers_per_sentence, len(speakers[split]))
@@ -224,7 +243,4 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
 
 def plan_corpus(config: SyntheticCorpusConfig) -> list[UtteranceSpec]:
     """Every utterance of the corpus, in manifest order."""
-    unknown = [lang for lang in config.languages if lang not in LANGUAGE_VOICES]
-    if unknown:
-        raise DataError(f"no eSpeak voices configured for languages {unknown}; choose from {sorted(LANGUAGE_VOICES)}.")
     return [spec for language in config.languages for spec in plan_language(config, language)]
