@@ -41,11 +41,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
             continue
         try:
             tok.encode(path).save(target)
-        except HACError as err:
-            if args.fail_fast:
-                raise
-            log.warning("skipped %s: %s", path, err)
-            failures.append((path, err))
+        except Exception as err:  # one bad file must not end a long bulk run; see _skip_or_raise
+            _skip_or_raise(args, path, err, failures)
     return _report(len(jobs), failures)
 
 
@@ -62,12 +59,24 @@ def cmd_decode(args: argparse.Namespace) -> int:
             for i in range(len(audio)):
                 name = path.stem if len(audio) == 1 else f"{path.stem}_{i}"
                 audio.save(_output_for(path.with_name(name), root, Path(args.out), ".wav"), index=i)
-        except HACError as err:
-            if args.fail_fast:
-                raise
-            log.warning("skipped %s: %s", path, err)
-            failures.append((path, err))
+        except Exception as err:  # one bad file must not end a long bulk run; see _skip_or_raise
+            _skip_or_raise(args, path, err, failures)
     return _report(len(jobs), failures)
+
+
+def _skip_or_raise(args: argparse.Namespace, path: Path, err: Exception, failures: list) -> None:
+    """Record a failed file and go on, or re-raise with ``--fail-fast``.
+
+    A :class:`HACError` is a bad input and gets one log line; anything else is unexpected (a bug, or out
+    of memory on one huge file) and is logged with its traceback, but still skipped.
+    """
+    if args.fail_fast:
+        raise err
+    if isinstance(err, HACError):
+        log.warning("skipped %s: %s", path, err)
+    else:
+        log.error("skipped %s: unexpected %s", path, type(err).__name__, exc_info=err)
+    failures.append((path, err))
 
 
 def _token_files(path: Path) -> list[Path]:

@@ -321,6 +321,28 @@ def test_cli_skips_reports_or_fails_fast(tiny_tokenizer, tmp_path, capsys, comma
     assert fragment in capsys.readouterr().err
 
 
+def test_cli_skips_an_unexpected_error_with_its_traceback(tiny_tokenizer, tmp_path, capsys, caplog, monkeypatch):
+    """Not a bad input but a failure inside the model (say, out of memory on one huge file): still skipped."""
+    model = _checkpoint(tiny_tokenizer, tmp_path)
+    for name in ("a", "b", "c"):
+        save_audio(tmp_path / "in" / f"{name}.wav", X, 16000)
+    encode = HACTokenizer.encode
+
+    def fails_on_b(self, audio, *args, **kwargs):
+        if Path(audio).stem == "b":
+            raise RuntimeError("simulated out of memory")
+        return encode(self, audio, *args, **kwargs)
+
+    monkeypatch.setattr(HACTokenizer, "encode", fails_on_b)
+    args = ["encode", str(tmp_path / "in"), "--model", str(model), "-q"]
+    assert main([*args, "-o", str(tmp_path / "out")]) == 1
+    assert "2 of 3 files done; 1 failed" in capsys.readouterr().err
+    assert sorted(p.stem for p in (tmp_path / "out").iterdir()) == ["a", "c"]
+    assert any(r.exc_info and "simulated out of memory" in str(r.exc_info[1]) for r in caplog.records)
+    with pytest.raises(RuntimeError, match="simulated"):
+        main([*args, "-o", str(tmp_path / "out2"), "--fail-fast"])
+
+
 # -- what is accepted: converted correctly, or with a warning -------------------------------------------
 def test_integer_pcm_is_scaled_by_full_scale(tiny_tokenizer):
     pcm16 = (X * 2**15).round().to(torch.int16)
