@@ -1,0 +1,162 @@
+"""Generator-side losses of DAC/HAC training: multi-scale mel L1, adversarial (hinge / least-squares), feature matching.
+
+Settings follow DAC (Kumar et al. 2023, ``conf/base.yml``): seven STFT scales with windows
+``[32, 64, ..., 2048]`` samples (hop = window / 4, Hann, centred), ``[5, 10, ..., 320]`` mel bands, Slaney mel
+scale and area normalisation (librosa's defaults, which DAC uses through audiotools), magnitudes clamped at
+``1e-5`` before ``log10``, and the L1 distances of the seven scales summed. The short windows resolve
+transients, the long ones pitch harmonics; few mel bands at short windows keep every band covering at least one
+FFT bin. At 16 kHz the 2048-sample window is 128 ms, the 32-sample one 2 ms.
+
+Adversarial losses take the list of :class:`DiscriminatorOutput` of a :class:`MultiDiscriminator` and sum the
+per-discriminator means (as DAC does), so adding a discriminator adds a term rather than diluting the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import HACError
+
+if TYPE_CHECKING:  # discriminators.py imports the STFT helpers from here
+    from .discriminators import DiscriminatorOutput
+
+MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
+MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
+
+
+class LossConfigError(HACError, ValueError):
+    """A loss was configured with settings it cannot use (unknown kind, mismatched lists)."""
+
+
+def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> |STFT| [B, F, T]`` with a Hann window, reflect-padded and centred (DAC's mel STFT)."""
+    hop_length = hop_length or window_length // 4
+    window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
+    spec = torch.stft(
+        x.squeeze(1), n_fft=window_length, hop_length=hop_length, window=window, center=True,
+        pad_mode="reflect", return_complex=True,
+    )
+    return spec.abs()
+
+
+def stft_complex(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> [B, 2, T, F]``: real and imaginary STFT parts as channels (discriminator input)."""
+    hop_length = hop_length or window_length // 4
+    window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
+    spec = torch.stft(
+        x.squeeze(1), n_fft=window_length, hop_length=hop_length, window=window, center=True,
+        pad_mode="reflect", return_complex=True,
+    )
+    return torch.view_as_real(spec).permute(0, 3, 2, 1)  # [B, F, T, 2] -> [B, 2, T, F]
+
+
+def _hz_to_mel(hz: Tensor) -> Tensor:
+    """Slaney mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above."""
+    linear = hz / (200.0 / 3.0)
+    log = 15.0 + torch.log(hz.clamp(min=1e-10) / 1000.0) / (math.log(6.4) / 27.0)
+    return torch.where(hz >= 1000.0, log, linear)
+
+
+def _mel_to_hz(mel: Tensor) -> Tensor:
+    linear = mel * (200.0 / 3.0)
+    log = 1000.0 * torch.exp((mel - 15.0) * (math.log(6.4) / 27.0))
+    return torch.where(mel >= 15.0, log, linear)
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
+    """``[n_mels, n_fft // 2 + 1]`` triangular filters on the Slaney mel scale, Slaney area-normalised."""
+    fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
+    edges_mel = torch.linspace(0.0, float(_hz_to_mel(torch.tensor(sample_rate / 2.0))), n_mels + 2, dtype=torch.float64)
+    edges_hz = _mel_to_hz(edges_mel)
+    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (fft_hz[None, :] - lower) / (centre - lower)
+    falling = (upper - fft_hz[None, :]) / (upper - centre)
+    filters = torch.clamp(torch.minimum(rising, falling), min=0.0)
+    # area normalisation: each triangle integrates to the same energy whatever its width
+    filters = filters * (2.0 / (upper - lower))
+    return filters.float()
+
+
+class MelLoss(nn.Module):
+    """Multi-scale log-mel L1 distance: ``sum_s mean |log10 mel_s(x_hat) - log10 mel_s(x)|``."""
+
+    def __init__(
+        self,
+        sample_rate: int = 16000,
+        window_lengths: Sequence[int] = MEL_WINDOWS,
+        n_mels: Sequence[int] = MEL_BANDS,
+        clamp_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        if len(window_lengths) != len(n_mels):
+            raise LossConfigError(
+                f"MelLoss needs one n_mels per window length, got {len(window_lengths)} windows and {len(n_mels)} "
+                "band counts; pass lists of equal length."
+            )
+        self.window_lengths = tuple(window_lengths)
+        self.clamp_eps = clamp_eps
+        for i, (window, bands) in enumerate(zip(window_lengths, n_mels)):
+            self.register_buffer(f"filters_{i}", mel_filterbank(sample_rate, window, bands), persistent=False)
+
+    def log_mel(self, x: Tensor, scale: int) -> Tensor:
+        """``x [B, 1, S] -> [B, n_mels, T]`` log10 mel magnitudes at one scale."""
+        magnitude = stft_magnitude(x.float(), self.window_lengths[scale])
+        mel = torch.einsum("mf,bft->bmt", getattr(self, f"filters_{scale}"), magnitude)
+        return mel.clamp(min=self.clamp_eps).log10()
+
+    def forward(self, x_hat: Tensor, x: Tensor) -> Tensor:
+        """``x_hat, x [B, 1, S] -> scalar``."""
+        return sum(
+            F.l1_loss(self.log_mel(x_hat, scale), self.log_mel(x, scale)) for scale in range(len(self.window_lengths))
+        )
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ("hinge", "ls"):
+        raise LossConfigError(f"unknown adversarial loss kind {kind!r}; use 'hinge' or 'ls' (least-squares).")
+
+
+def discriminator_loss(
+    real: Sequence[DiscriminatorOutput], fake: Sequence[DiscriminatorOutput], kind: str = "hinge"
+) -> Tensor:
+    """Loss of the discriminators, summed over them. Pass ``fake`` computed on detached generator audio.
+
+    hinge: ``mean relu(1 - D(x)) + mean relu(1 + D(x_hat))``; ls: ``mean (D(x) - 1)^2 + mean D(x_hat)^2``.
+    """
+    _check_kind(kind)
+    total = 0.0
+    for r, f in zip(real, fake, strict=True):
+        if kind == "hinge":
+            total = total + F.relu(1 - r.logits).mean() + F.relu(1 + f.logits).mean()
+        else:
+            total = total + (r.logits - 1).pow(2).mean() + f.logits.pow(2).mean()
+    return total
+
+
+def generator_loss(fake: Sequence[DiscriminatorOutput], kind: str = "hinge") -> Tensor:
+    """Adversarial loss of the generator, summed over discriminators.
+
+    hinge: ``-mean D(x_hat)``; ls: ``mean (D(x_hat) - 1)^2``.
+    """
+    _check_kind(kind)
+    if kind == "hinge":
+        return sum(-f.logits.mean() for f in fake)
+    return sum((f.logits - 1).pow(2).mean() for f in fake)
+
+
+def feature_matching_loss(real: Sequence[DiscriminatorOutput], fake: Sequence[DiscriminatorOutput]) -> Tensor:
+    """L1 between the intermediate features of real and generated audio, summed over discriminators and layers.
+
+    Real features are detached: this loss trains the generator only.
+    """
+    return sum(
+        F.l1_loss(f_feat, r_feat.detach())
+        for r, f in zip(real, fake, strict=True)
+        for r_feat, f_feat in zip(r.features, f.features, strict=True)
+    )
