@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -16,7 +17,7 @@ from . import hub
 from .audio import AudioLike, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
-from .errors import AudioInputError
+from .errors import AudioInputError, HACError
 from .model import HACModel
 from .nn.layers import length_mask
 from .partial import decode_streams
@@ -32,6 +33,15 @@ from .windowing import (
     open_reader,
     window_frames,
 )
+
+
+@contextmanager
+def _naming_argument(name: str) -> Iterator[None]:
+    """Prefix errors raised inside with the argument they concern (two audio arguments share one validator)."""
+    try:
+        yield
+    except HACError as err:
+        raise type(err)(f"{name}: {err}") from err
 
 
 class HACTokenizer:
@@ -307,9 +317,11 @@ class HACTokenizer:
         """
         # With every layer swapped the source's RVQ is never read, so it is not computed.
         content_streams = [s for s in self.config.streams if s != "acoustic"] if layers is None else None
-        content = self.encode(source, sample_rate, streams=content_streams or None)
         voice_rate = sample_rate if reference_sample_rate is None else reference_sample_rate
-        voice = self.encode(reference, voice_rate, streams=("acoustic",))
+        with _naming_argument("source"):
+            content = self.encode(source, sample_rate, streams=content_streams or None)
+        with _naming_argument("reference"):
+            voice = self.encode(reference, voice_rate, streams=("acoustic",))
         return self.decode(swap_acoustic(content, voice, layers, fit))
 
     def decode_streams(self, tokens: HACTokens, streams: Sequence[str], acoustic: Tensor | None = None) -> HACAudio:

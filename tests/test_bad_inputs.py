@@ -196,6 +196,31 @@ def test_decode_refuses(tiny_tokenizer, tokens, corrupt, fragment):
     assert fragment in str(info.value)
 
 
+# -- convert_voice --------------------------------------------------------------------------------
+R = chirp(3000, seed=3)  # a reference voice
+VOICE_ROWS = [
+    pytest.param(dict(source=None, reference=R), AudioInputError, "source: audio is None", id="voice-source-none"),
+    pytest.param(dict(source=X, reference=None), AudioInputError, "reference: audio is None", id="voice-reference-none"),
+    pytest.param(dict(source=X, reference=R.clone().fill_(float("nan"))), AudioInputError, "reference: audio: audio contains NaN",
+                 id="voice-reference-nan"),
+    pytest.param(dict(source=X, reference="missing.wav"), AudioFileError, "reference: audio file not found", id="voice-reference-missing"),
+    pytest.param(dict(source=X, reference=R, reference_sample_rate=0), AudioInputError, "reference: sample_rate 0 Hz",
+                 id="voice-reference-rate"),
+    pytest.param(dict(source=[X, X], reference=[R, R, R]), TokenError, "3 voices for 2 sources", id="voice-batch-mismatch"),
+    pytest.param(dict(source=X, reference=R, layers=[5]), TokenError, "RVQ layer indices in [0, 2)", id="voice-layer-out-of-range"),
+    pytest.param(dict(source=X, reference=R, fit="warp"), TokenError, "unknown length fit 'warp'", id="voice-unknown-fit"),
+    pytest.param(dict(source=X, reference=R, fit=lambda have, need: torch.full((need,), have)), TokenError,
+                 "it must return 13 indices in [0, 10)", id="voice-fit-out-of-range"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, fragment", VOICE_ROWS)
+def test_convert_voice_refuses(tiny_tokenizer, kwargs, error, fragment):
+    with pytest.raises(error) as info:
+        tiny_tokenizer.convert_voice(**kwargs)
+    assert fragment in str(info.value)
+
+
 # -- HACTokens.load -------------------------------------------------------------------------------
 def _saved(tokens: HACTokens, d: Path, **override) -> Path:
     tokens.save(d / "ok.npz")
@@ -374,5 +399,5 @@ def test_every_error_is_a_hac_error_and_a_builtin():
 
 
 def test_matrix_has_at_least_30_rows():
-    rows = ENCODE_ROWS + FILE_ROWS + DECODE_ROWS + LOAD_ROWS + PRETRAINED_ROWS + CLI_ROWS
+    rows = ENCODE_ROWS + FILE_ROWS + DECODE_ROWS + VOICE_ROWS + LOAD_ROWS + PRETRAINED_ROWS + CLI_ROWS
     assert len(rows) >= 30 and len({row.id for row in rows}) == len(rows)
