@@ -1,0 +1,38 @@
+"""Loading frozen ``transformers`` models for teachers, from a local directory or a Hub id."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .base import TeacherError
+
+
+def load_frozen(path: str, loader: str = "AutoModel") -> nn.Module:
+    """``transformers.<loader>.from_pretrained(path)`` in eval mode with gradients off.
+
+    Offline runs (``HF_HUB_OFFLINE=1``) need ``path`` to be a local directory or an id already in the Hub cache.
+    """
+    try:
+        import transformers
+    except ImportError as err:
+        raise TeacherError("teachers need the `transformers` package: pip install 'hac-tokenizer[train]'.") from err
+    try:
+        model = getattr(transformers, loader).from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise TeacherError(
+            f"cannot load teacher model {path!r} ({err}). Pass a directory holding config.json and weights, or a Hub "
+            "id reachable from this machine (run once with network access to fill the Hub cache)."
+        ) from err
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+def load_tokenizer(path: str):
+    """The tokenizer saved beside a text teacher."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise TeacherError(f"cannot load the tokenizer of text teacher {path!r} ({err}); save it with the model.") from err
