@@ -13,6 +13,7 @@ batched without padding masks; memory depends on ``window`` and ``batch_size``, 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -49,9 +50,9 @@ class Window:
 
 def window_frames(window_seconds: float, overlap_seconds: float, frame_rate: float) -> tuple[int, int]:
     """Seconds -> ``(window, overlap)`` in frames; the overlap is rounded to an even number of frames."""
-    if not window_seconds > 0 or not math.isfinite(window_seconds):
+    if not isinstance(window_seconds, numbers.Real) or not window_seconds > 0 or not math.isfinite(window_seconds):
         raise AudioInputError(f"window_seconds must be a positive number, got {window_seconds!r}.")
-    if not 0 <= overlap_seconds < window_seconds:
+    if not isinstance(overlap_seconds, numbers.Real) or not 0 <= overlap_seconds < window_seconds:
         raise AudioInputError(
             f"overlap_seconds must lie in [0, window_seconds={window_seconds}), got {overlap_seconds!r}."
         )

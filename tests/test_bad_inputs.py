@@ -97,6 +97,12 @@ ENCODE_ROWS = [
     pytest.param(dict(audio=X, sample_rate=True), AudioInputError, "must be a number", id="rate-bool"),
     pytest.param(dict(audio=X, streams=("lexical", "prosody")), AudioInputError, "streams must be", id="unknown-stream"),
     pytest.param(dict(audio=X, streams=()), AudioInputError, "non-empty subset", id="no-stream"),
+    pytest.param(dict(audio=X, window_seconds=0), AudioInputError, "window_seconds must be a positive", id="window-zero"),
+    pytest.param(dict(audio=X, window_seconds=float("nan")), AudioInputError, "window_seconds must be", id="window-nan"),
+    pytest.param(dict(audio=X, window_seconds="30"), AudioInputError, "window_seconds must be", id="window-string"),
+    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=1.0), AudioInputError, "overlap_seconds must lie", id="overlap-whole-window"),
+    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=-0.1), AudioInputError, "overlap_seconds must lie", id="overlap-negative"),
+    pytest.param(dict(audio=X, window_seconds=0.05, overlap_seconds=0.04), AudioInputError, "leaves no centre", id="overlap-no-centre"),
 ]
 
 
