@@ -65,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
-    parser.add_argument("--min-word-count", type=int, default=1, help="word types with fewer segments are not scored")
+    parser.add_argument(
+        "--min-word-count", type=int, default=2,
+        help="word types with fewer segments are not candidates (default 2: a word seen once is trivially detected)",
+    )
     parser.add_argument("--abx-max-triplets", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0, help="seed of ABX sampling and probe splits")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

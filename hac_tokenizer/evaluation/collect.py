@@ -106,6 +106,25 @@ class Collected:
     examples: list[dict[str, np.ndarray]]  # {"original": [S], decode name: [S]} for the first utterances
 
 
+def _decode_all(tok: HACTokenizer, tokens: HACTokens, decodes: Mapping[str, tuple[str, ...]]) -> dict[str, HACAudio]:
+    """Every named decode of a batch: ``full`` through the public ``decode``, the others from their streams."""
+    return {
+        name: tok.decode(tokens) if name == "full" else decode_streams(tok, tokens, streams)
+        for name, streams in decodes.items()
+    }
+
+
+def _utterance(entry: ManifestEntry, tokens: HACTokens, features: Mapping[str, Tensor], b: int, frame_rate: float) -> Utterance:
+    """Item ``b`` of a batch, cut to its valid frames."""
+    t = int(tokens.lengths[b])
+    return Utterance(
+        entry=entry,
+        codes={name: c[b, ..., :t].cpu().numpy() for name, c in tokens.streams().items()},
+        features={name: f[b, :t].cpu() for name, f in features.items()},
+        phones=frame_labels(entry.phones, t, frame_rate),
+    )
+
+
 def collect(
     tok: HACTokenizer,
     entries: Sequence[ManifestEntry],
@@ -118,20 +137,12 @@ def collect(
         audio = to_mono_items([e.audio for e in batch], None, tok.sample_rate)
         tokens = tok.encode(audio, sample_rate=tok.sample_rate)
         features = token_features(tok, tokens)
-        decoded = {name: (tok.decode(tokens) if name == "full" else decode_streams(tok, tokens, streams))
-                   for name, streams in options.decodes.items()} if options.metrics else {}
+        decoded = _decode_all(tok, tokens, options.decodes) if options.metrics else {}
         for b, entry in enumerate(batch):
-            t = int(tokens.lengths[b])
-            utterance = Utterance(
-                entry=entry,
-                codes={name: c[b, ..., :t].cpu().numpy() for name, c in tokens.streams().items()},
-                features={name: f[b, :t].cpu() for name, f in features.items()},
-                phones=frame_labels(entry.phones, t, tok.frame_rate),
-            )
+            utterance = _utterance(entry, tokens, features, b, tok.frame_rate)
             reference = audio[b].to(tok.device)
             for name, result in decoded.items():
-                estimate = result.waveform[b, : len(reference)]
-                utterance.scores[name] = _score(options.metrics, reference, estimate, tok.sample_rate)
+                utterance.scores[name] = _score(options.metrics, reference, result.waveform[b, : len(reference)], tok.sample_rate)
             if len(examples) < options.example_count:
                 examples.append({"original": audio[b].numpy(), **{n: r.unbatch()[b].cpu().numpy() for n, r in decoded.items()}})
             utterances.append(utterance)

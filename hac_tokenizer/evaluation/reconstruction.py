@@ -1,7 +1,9 @@
 """Reconstruction metrics between a reference waveform and its decoded version, both ``[S]`` at one rate.
 
-Exact settings (fixed, so numbers compare across checkpoints; spectral distances follow DAC's evaluation,
-Kumar et al. 2023, computed here at the model's 16 kHz instead of DAC's 22.05/44.1 kHz):
+Exact settings (fixed, so numbers compare across checkpoints). The spectral distances are DAC's
+(Kumar et al. 2023: ``MelSpectrogramLoss`` and ``MultiScaleSTFTLoss`` with the settings of its
+``conf/base.yml``, which its evaluation script reports), computed here at the model's 16 kHz instead of
+DAC's 22.05/44.1 kHz:
 
 - **Mel distance** (lower is better): sum over 7 scales of ``mean |log10 max(M_x, 1e-5) - log10 max(M_y, 1e-5)|``
   where ``M`` is a magnitude (power 1) mel spectrogram with window lengths 32, 64, 128, 256, 512, 1024, 2048

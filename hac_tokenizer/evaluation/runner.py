@@ -38,7 +38,7 @@ class EvalOptions:
     metrics: tuple[str, ...] = METRIC_GROUPS
     batch_size: int = 8
     ablations: tuple[tuple[str, ...], ...] = (("lexical", "phonetic"), ("acoustic",))  # stream subsets to decode from
-    min_word_count: int = 1
+    min_word_count: int = 2  # a word seen once is 'detected' by any token unique to it
     abx_max_triplets: int = 5000
     abx_max_per_cell: int = 5
     probe_test_fraction: float = 0.3

@@ -84,6 +84,8 @@ def word_detection(
         raise EvaluationError("no word segment covers a frame: word detection needs word alignments in the manifest.")
     word_names, word_of_segment = np.unique([s.word for s in segments], return_inverse=True)
     segments_per_word = np.bincount(word_of_segment, minlength=len(word_names))
+    if segments_per_word.max() < min_word_count:
+        raise EvaluationError(f"no word type occurs {min_word_count} times; lower min_word_count or use more utterances.")
     seg_ids, tokens = _presence(segments)
     token_names, token_ids = np.unique(tokens, return_inverse=True)
     segments_per_token = np.bincount(token_ids, minlength=len(token_names))

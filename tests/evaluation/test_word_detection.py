@@ -44,6 +44,8 @@ def test_random_tokens_make_no_strong_detectors():
     assert word_detection(segments).above[0.5] == 0
 
 
-def test_no_segments_raise():
+def test_no_segments_or_no_frequent_word_raise():
     with pytest.raises(EvaluationError):
         word_detection([WordSegment("a", np.array([], dtype=int))])
+    with pytest.raises(EvaluationError, match="occurs 2 times"):
+        word_detection([seg("a", 1), seg("b", 2)], min_word_count=2)
