@@ -16,6 +16,7 @@ import hac_tokenizer
 from hac_tokenizer import HACTokenizer
 from hac_tokenizer.checkpoint import load_checkpoint, save_checkpoint, sha256_of
 from hac_tokenizer.errors import CheckpointError, ChecksumError
+from hac_tokenizer.training.state import load_state, save_state
 
 from signals import chirp
 from torch_threads import one_torch_thread  # noqa: F401 (fixture)
@@ -255,3 +256,32 @@ def test_package_never_unpickles_or_trusts_remote_code():
     assert len(files) > 10
     offences = [o for path in files for o in _unsafe_loads(path.read_text(), str(path.relative_to(root)))]
     assert not offences, offences
+
+
+# -- training state (hac_tokenizer.training.state): same rules, loaded with weights_only=True ----------
+def _truncated_state(run: Path) -> None:
+    save_state({"step": 3, "weights": torch.zeros(1000)}, run)
+    (run / "state.pt").write_bytes((run / "state.pt").read_bytes()[:500])
+
+
+@pytest.mark.parametrize(
+    "write, fragment",
+    [
+        pytest.param(_truncated_state, "not a readable training state", id="truncated"),
+        pytest.param(lambda run: (run / "state.pt").write_text("hello"), "not a readable training state", id="text"),
+        pytest.param(lambda run: torch.save([1, 2], run / "state.pt"), "not a dict", id="not-a-dict"),
+        pytest.param(lambda run: torch.save({"version": 9}, run / "state.pt"), "version 9", id="unknown-version"),
+    ],
+)
+def test_corrupt_training_state_is_refused(tmp_path, write, fragment):
+    write(tmp_path)
+    with pytest.raises(CheckpointError, match=fragment):
+        load_state(tmp_path)
+
+
+def test_training_state_with_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "code-ran"
+    torch.save({"version": 1, "step": _Payload(marker)}, tmp_path / "state.pt")
+    with pytest.raises(CheckpointError, match="not a readable training state"):
+        load_state(tmp_path)
+    assert not marker.exists()

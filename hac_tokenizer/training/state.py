@@ -93,8 +93,7 @@ def load_state(run_dir: str | os.PathLike, map_location: str | torch.device = "c
         raise CheckpointError(
             f"{path} is not a readable training state ({err}); delete it to restart the run from scratch."
         ) from err
-    if state.get("version") != STATE_VERSION:
-        raise CheckpointError(
-            f"{path} has training-state version {state.get('version')!r}; this hac-tokenizer writes {STATE_VERSION}."
-        )
+    version = state.get("version") if isinstance(state, dict) else f"<none: a {type(state).__name__}, not a dict>"
+    if version != STATE_VERSION:
+        raise CheckpointError(f"{path} has training-state version {version!r}; this hac-tokenizer writes {STATE_VERSION}.")
     return state
