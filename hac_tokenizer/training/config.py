@@ -82,10 +82,11 @@ class DiscriminatorConfig:
 
 @dataclass(frozen=True)
 class CodebookConfig:
-    """Dead-code replacement: codes unused for a while are moved onto recent encoder latents."""
+    """Codebook statistics and dead-code replacement (codes rarely picked are moved onto recent latents)."""
 
-    replace_every: int = 0  # steps between replacements; 0 turns it off
-    dead_after: int = 200  # a code unused for this many steps is dead
+    usage_window: int = 200  # steps the usage statistics average over (moving-average decay 1 - 1/window)
+    dead_ratio: float = 0.03  # a code picked at under this fraction of the uniform rate 1/K is dead
+    replace_every: int = 0  # steps between replacements; 0 turns replacement off (statistics are still logged)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..manifest import read_manifest
 from ..model import HACModel
 from .config import TrainConfig
 from .data.batch import Batch
+from .codebook_upkeep import CodebookUpkeep
 from .data.loader import ClipLoader
 from .discriminators import DiscriminatorOutput, MultiDiscriminator
 from .losses import MelLoss, discriminator_loss, feature_matching_loss, generator_loss
@@ -53,6 +54,7 @@ class Trainer:
             model.config.sample_rate, d.periods, d.stft_windows, d.period_channels, d.stft_channels
         ).to(device)
         self.mel_loss = MelLoss(model.config.sample_rate).to(device)
+        self.upkeep = CodebookUpkeep(model, config.codebook, config.seed)
         self.opt_g, self.sched_g = _optimiser(self.student, config)
         self.opt_d, self.sched_d = _optimiser(self.discriminator, config)
         amp_fp16 = runtime.amp == "fp16"  # bf16 has fp32's range: no loss scaling needed
@@ -97,7 +99,7 @@ class Trainer:
             return {s: _targets_to(t(batch, num_frames), self.runtime.device) for s, t in self.teachers.items()}
 
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
-        """One discriminator update and one generator update; returns the detached loss terms."""
+        """One discriminator update, one generator update, codebook upkeep; returns the detached loss terms."""
         audio = batch.audio.to(self.runtime.device)  # [B, 1, S]
         targets = self.teacher_targets(batch, audio.shape[-1] // self.student.model.config.hop_length)
         with self.runtime.autocast():
@@ -108,6 +110,10 @@ class Trainer:
         weights = self.config.loss
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
+        self.step += 1
+        self.upkeep.observe(out.hac.quantized)
+        if self.upkeep.due(self.step):
+            self.upkeep.replace(out.hac.quantized, self.runtime)
         return {
             "total": total.detach(), **{k: v.detach() for k, v in terms.items()},
             "discriminator": d_loss, "grad_norm_g": grad_g, "grad_norm_d": grad_d,
@@ -153,13 +159,12 @@ class Trainer:
         clock = time.perf_counter()
         while self.step < config.steps:
             losses = self.train_step(next(batches))
-            self.step += 1
             progress.update(1)
             if self.step % config.log_every == 0:
                 values = self._mean_over_ranks(losses)
                 seconds, clock = (time.perf_counter() - clock) / config.log_every, time.perf_counter()
                 if log is not None:
-                    log.write("train", self.step, values | {"lr": self.sched_g.get_last_lr()[0], "step_seconds": seconds})
+                    log.write("train", self.step, values | self._progress_metrics(seconds))
                     progress.set_postfix(mel=f"{values['mel']:.3f}", total=f"{values['total']:.3f}")
             if config.data.valid_manifests and self.step % config.eval_every == 0:
                 self._evaluate(log)
@@ -168,6 +173,10 @@ class Trainer:
         progress.close()
         if log is not None:
             log.close()
+
+    def _progress_metrics(self, seconds: float) -> dict[str, float]:
+        """Learning rate, speed, and codebook health (rank 0's statistics)."""
+        return {"lr": self.sched_g.get_last_lr()[0], "step_seconds": seconds, **self.upkeep.metrics()}
 
     def _mean_over_ranks(self, losses: dict[str, Tensor]) -> dict[str, float]:
         names = list(losses)
@@ -184,7 +193,9 @@ class Trainer:
     # -- checkpoints --------------------------------------------------------------------------
     def save(self) -> None:
         """Write the training state (rank 0), with every rank's RNG and data position."""
-        per_rank = self.runtime.gather({"rng": capture_rng(), "loader": self.loader.state_dict()})
+        per_rank = self.runtime.gather(
+            {"rng": capture_rng(), "loader": self.loader.state_dict(), "codebooks": self.upkeep.state_dict()}
+        )
         if self.runtime.is_main:
             save_state(
                 {
@@ -219,6 +230,7 @@ class Trainer:
             getattr(self, name).load_state_dict(state[name])
         mine = ranks[self.runtime.rank]
         self.loader.load_state_dict(mine["loader"])
+        self.upkeep.load_state_dict(mine["codebooks"])
         restore_rng(mine["rng"])
         self.step = state["step"]
 
