@@ -1,0 +1,103 @@
+"""Mel, adversarial and feature-matching losses on inputs with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hac_tokenizer.training.discriminators import DiscriminatorOutput
+from hac_tokenizer.training.losses import (
+    MEL_BANDS,
+    MEL_WINDOWS,
+    LossConfigError,
+    MelLoss,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_loss,
+    mel_filterbank,
+    stft_complex,
+)
+
+
+@pytest.fixture(scope="module")
+def mel_loss() -> MelLoss:
+    return MelLoss(16000)
+
+
+@pytest.fixture(scope="module")
+def noise() -> torch.Tensor:
+    return 0.3 * torch.randn(2, 1, 8000, generator=torch.Generator().manual_seed(0))
+
+
+def test_mel_filterbank_covers_every_band():
+    for window, bands in zip(MEL_WINDOWS, MEL_BANDS):
+        filters = mel_filterbank(16000, window, bands)
+        assert filters.shape == (bands, window // 2 + 1)
+        assert (filters >= 0).all()
+        # the documented settings leave no band without an FFT bin at 16 kHz
+        assert (filters.sum(dim=1) > 0).all()
+
+
+def test_mel_loss_is_zero_for_identical_signals(mel_loss, noise):
+    assert mel_loss(noise, noise.clone()).item() == 0.0
+
+
+def test_mel_loss_grows_with_the_error(mel_loss, noise):
+    g = torch.Generator().manual_seed(1)
+    small = mel_loss(noise + 0.01 * torch.randn(noise.shape, generator=g), noise)
+    large = mel_loss(noise + 0.3 * torch.randn(noise.shape, generator=g), noise)
+    assert 0 < small < large
+
+
+def test_mel_loss_of_a_tenfold_gain_is_one_per_scale(mel_loss, noise):
+    # |log10(10 m) - log10(m)| = 1 in every band of every scale (nothing near the clamp), summed over 7 scales
+    assert mel_loss(10 * noise, noise).item() == pytest.approx(len(MEL_WINDOWS), rel=1e-4)
+
+
+def test_mel_loss_rejects_mismatched_settings():
+    with pytest.raises(LossConfigError):
+        MelLoss(window_lengths=(32, 64), n_mels=(5,))
+
+
+def test_stft_complex_layout(noise):
+    spec = stft_complex(noise, 512)
+    assert spec.shape == (2, 2, 8000 // 128 + 1, 257)
+
+
+def _outputs(*logits: list[float]) -> list[DiscriminatorOutput]:
+    return [DiscriminatorOutput(torch.tensor(values).reshape(1, 1, -1), []) for values in logits]
+
+
+def test_hinge_losses_on_known_numbers():
+    real = _outputs([0.5, 2.0], [1.0, 0.0])
+    fake = _outputs([-0.5, 1.5], [0.0, -2.0])
+    # disc 1: mean(relu(1-r)) = 0.25, mean(relu(1+f)) = 1.5; disc 2: 0.5 and 0.5
+    assert discriminator_loss(real, fake, "hinge").item() == pytest.approx(0.25 + 1.5 + 0.5 + 0.5)
+    # -mean(f): -0.5 and 1.0
+    assert generator_loss(fake, "hinge").item() == pytest.approx(-0.5 + 1.0)
+
+
+def test_least_squares_losses_on_known_numbers():
+    real = _outputs([0.5, 2.0])
+    fake = _outputs([-0.5, 1.5])
+    assert discriminator_loss(real, fake, "ls").item() == pytest.approx((0.25 + 1.0) / 2 + (0.25 + 2.25) / 2)
+    assert generator_loss(fake, "ls").item() == pytest.approx((2.25 + 0.25) / 2)
+
+
+def test_unknown_adversarial_kind_is_an_error():
+    with pytest.raises(LossConfigError, match="hinge"):
+        generator_loss(_outputs([0.0]), "wasserstein")
+
+
+def test_feature_matching_sums_l1_over_layers_and_trains_the_generator_only():
+    real_feature = torch.zeros(1, 2, 3, requires_grad=True)
+    fake_feature = torch.ones(1, 2, 3, requires_grad=True)
+    real = [DiscriminatorOutput(torch.zeros(1), [real_feature, real_feature])]
+    fake = [DiscriminatorOutput(torch.zeros(1), [fake_feature, 3 * fake_feature])]
+    loss = feature_matching_loss(real, fake)
+    assert loss.item() == pytest.approx(1.0 + 3.0)
+    loss.backward()
+    assert real_feature.grad is None
+    assert math.isclose(fake_feature.grad.sum().item(), (1 + 3) / 6 * 6)
