@@ -19,6 +19,7 @@ import soxr
 import torch
 from torch import Tensor
 
+from .atomic import atomic_write
 from .errors import AudioFileError, AudioInputError
 
 AudioLike = Union[Tensor, np.ndarray, str, os.PathLike, Sequence]
@@ -60,12 +61,10 @@ def load_audio(path: str | os.PathLike) -> tuple[Tensor, int]:
 def save_audio(path: str | os.PathLike, waveform: Tensor, sample_rate: int) -> None:
     """Write a ``[S]`` waveform as 16-bit PCM (wav/flac by extension), via a temporary file and rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     data = waveform.detach().float().clamp(-1, 1).cpu().numpy()
     fmt = path.suffix.lstrip(".").upper() or "WAV"
-    sf.write(str(tmp), data, sample_rate, subtype="PCM_16", format=fmt)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        sf.write(f, data, sample_rate, subtype="PCM_16", format=fmt)
 
 
 def resample(waveform: Tensor, from_rate: int, to_rate: int) -> Tensor:

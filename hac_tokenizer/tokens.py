@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .atomic import atomic_write
 from .errors import TokenError
 
 if TYPE_CHECKING:
@@ -143,7 +144,6 @@ class HACTokens:
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` with the streams, lengths, rates, model name and vocab sizes (atomic)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {
             "format_version": np.int64(_FORMAT_VERSION),
             "sample_rate": np.int64(self.sample_rate),
@@ -152,14 +152,8 @@ class HACTokens:
             "vocab_names": np.array(list(self.vocab_sizes), dtype=np.str_),
             "vocab_values": np.array(list(self.vocab_sizes.values()), dtype=np.int64),
         }
-        # A hidden temporary name without the .npz suffix: a reader globbing *.npz never sees a partial file,
-        # and a process killed mid-write leaves the previous file (or none) in place, never a truncated one.
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
+        with atomic_write(path) as f:  # a killed process leaves the previous file (or none), never a partial one
             np.savez(f, **self.numpy(), **meta)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HACTokens:
