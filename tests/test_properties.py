@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,29 @@ def test_windowed_encode_and_decode_keep_lengths(tok, seed, item_lengths, window
     assert all(torch.equal(a, b) for a, b in zip(tokens.streams().values(), again.streams().values()))
     audio = tok.decode(tokens, window_seconds=window, overlap_seconds=window * overlap_share)
     assert audio.lengths.tolist() == item_lengths and torch.isfinite(audio.waveform).all()
+
+
+@_settings(60)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=lengths,
+    rate=st.sampled_from(RATES),
+    channels=st.integers(1, 3),
+    kind=st.sampled_from((("WAV", "PCM_16"), ("WAV", "PCM_24"), ("WAV", "FLOAT"), ("WAV", "PCM_U8"), ("FLAC", "PCM_16"))),
+)
+def test_file_input_equals_the_same_samples_as_an_array(tok, tmp_path_factory, seed, n, rate, channels, kind):
+    """Any rate, channel count and sample format on disk: encode(path) == encode(what the file holds)."""
+    fmt, subtype = kind
+    path = tmp_path_factory.getbasetemp() / f"property.{fmt.lower()}"
+    data = _signal(np.random.default_rng(seed), (n, channels), np.float32, 1.0)
+    sf.write(str(path), data, rate, format=fmt, subtype=subtype)
+    stored, _ = sf.read(str(path), dtype="float32", always_2d=True)  # [S, C] after the format's quantisation
+    example = Example(torch.from_numpy(np.ascontiguousarray(stored.T))[None], rate, [n])
+    if _resampled(n, rate) < 0.5:
+        return
+    from_file, from_array = tok.encode(path), _encode(tok, example)
+    assert all(torch.equal(a, b) for a, b in zip(from_file.streams().values(), from_array.streams().values()))
+    assert torch.equal(from_file.sample_lengths, from_array.sample_lengths)
 
 
 @st.composite
