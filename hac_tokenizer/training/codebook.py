@@ -94,6 +94,15 @@ class CodebookMonitor:
         """Perplexity averaged over codebooks."""
         return float(self.layer_perplexity().mean())
 
+    def revive(self, replaced: Tensor) -> None:
+        """Credit just-replaced codes (``[N, K]`` bool) with the average count, so they count as alive.
+
+        Without it a re-seeded code would stay "dead" until the moving average caught up with its new use, and
+        be re-seeded again at the next replacement before it had a chance to be picked.
+        """
+        mean = self._ema.mean(dim=1, keepdim=True).expand_as(self._ema)
+        self._ema = torch.where(replaced.to(self._ema.device), mean, self._ema)
+
     def state_dict(self) -> dict[str, Tensor]:
         """Tensors only, so a resume loads it with ``torch.load(..., weights_only=True)``."""
         return {"ema": self._ema.clone(), "steps": torch.tensor(self.steps)}

@@ -58,6 +58,19 @@ def test_a_code_that_stops_being_used_dies_and_comes_back():
     assert restored.steps == monitor.steps
 
 
+def test_revived_codes_count_as_alive_until_the_window_judges_them_again():
+    monitor = CodebookMonitor(4, decay=0.9)
+    for _ in range(30):
+        monitor.update(torch.tensor([[0, 0, 1, 1]]))
+    dead = monitor.dead_codes()
+    assert dead[0].tolist() == [False, False, True, True]
+    monitor.revive(dead)
+    assert not monitor.dead_codes().any()
+    for _ in range(60):
+        monitor.update(torch.tensor([[0, 0, 1, 1]]))
+    assert monitor.dead_codes()[0].tolist() == [False, False, True, True]
+
+
 def test_nothing_is_dead_before_any_update():
     assert not CodebookMonitor(8).dead_codes().any()
 
