@@ -49,7 +49,8 @@ class Triphone:
     speaker: str
 
 
-def _frame(time: float, frame_rate: float) -> int:
+def frame_index(time: float, frame_rate: float) -> int:
+    """First frame whose centre is at or after ``time`` (the convention of ``manifest.frame_labels``)."""
     return max(0, math.ceil(time * frame_rate - 0.5))
 
 
@@ -59,7 +60,7 @@ def triphones(utterance: int, phones: Sequence[Interval], speaker: str, num_fram
     for left, centre, right in zip(phones, phones[1:], phones[2:]):
         if centre.start - left.end >= 1 / frame_rate or right.start - centre.end >= 1 / frame_rate:
             continue
-        start, end = _frame(left.start, frame_rate), min(num_frames, _frame(right.end, frame_rate))
+        start, end = frame_index(left.start, frame_rate), min(num_frames, frame_index(right.end, frame_rate))
         if end > start:
             items.append(Triphone(utterance, start, end, centre.label, (left.label, right.label), speaker))
     return items

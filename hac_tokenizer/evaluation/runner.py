@@ -20,7 +20,7 @@ import torch
 from ..manifest import ManifestEntry
 from ..tokenizer import HACTokenizer
 from ..tokens import STREAMS
-from .abx import abx_error, sample_triplets, triphones
+from .abx import abx_error, frame_index, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
 from .collect import CollectOptions, Collected, Utterance, acoustic_layers, collect
 from .errors import EvaluationError
@@ -61,43 +61,45 @@ def _guarded(group: Callable[[], dict]) -> dict:
 
 
 # -- token-linguistics metrics ------------------------------------------------------------------------
+def _pooled_pnmi(group: Sequence[Utterance], stream: str) -> float:
+    """PNMI of ``stream`` over the labelled frames of all utterances in ``group``."""
+    phones, tokens = [], []
+    for u in group:
+        keep = [t for t, p in enumerate(u.phones) if p is not None]
+        phones += [u.phones[t] for t in keep]
+        tokens.append(frame_streams(u)[stream][keep])
+    return pnmi(np.asarray(phones, dtype=str), np.concatenate(tokens))
+
+
+def _language_pnmi(group: Sequence[Utterance], stream: str) -> float | None:
+    try:
+        return _pooled_pnmi(group, stream)
+    except EvaluationError:
+        return None  # a language without labelled frames (or with one phone) has no PNMI
+
+
 def pnmi_metrics(utterances: Sequence[Utterance]) -> dict:
     """PNMI per stream over all labelled frames, per language, and the mean over languages."""
     by_language: dict[str, list[Utterance]] = defaultdict(list)
     for u in utterances:
         by_language[u.entry.language].append(u)
-
-    def score(group: Sequence[Utterance], stream: str) -> float:
-        phones, tokens = [], []
-        for u in group:
-            codes = frame_streams(u)[stream]
-            keep = [t for t, p in enumerate(u.phones) if p is not None]
-            phones += [u.phones[t] for t in keep]
-            tokens.append(codes[keep])
-        return pnmi(np.asarray(phones, dtype=object).astype(str), np.concatenate(tokens))
-
     out = {}
     for stream in frame_streams(utterances[0]):
-        per_language = {lang: _guarded(lambda g=group: {"pnmi": score(g, stream)}) for lang, group in sorted(by_language.items())}
-        valid = [v["pnmi"] for v in per_language.values() if "pnmi" in v]
+        per_language = {lang: _language_pnmi(group, stream) for lang, group in sorted(by_language.items())}
+        valid = [v for v in per_language.values() if v is not None]
         out[stream] = {
-            "all": score(utterances, stream),
-            "per_language": {lang: v.get("pnmi") for lang, v in per_language.items()},
+            "all": _pooled_pnmi(utterances, stream),
+            "per_language": per_language,
             "language_mean": float(np.mean(valid)) if valid else None,
         }
     return out
-
-
-def _frame_span(start: float, end: float, frame_rate: float, num_frames: int) -> slice:
-    first = max(0, math.ceil(start * frame_rate - 0.5))
-    return slice(first, min(num_frames, math.ceil(end * frame_rate - 0.5)))
 
 
 def word_metrics(utterances: Sequence[Utterance], frame_rate: float, min_word_count: int) -> dict:
     out = {}
     for stream in frame_streams(utterances[0]):
         segments = [
-            WordSegment(f"{u.entry.language}:{w.label}", frame_streams(u)[stream][_frame_span(w.start, w.end, frame_rate, u.num_frames)])
+            WordSegment(f"{u.entry.language}:{w.label}", frame_streams(u)[stream][frame_index(w.start, frame_rate) : frame_index(w.end, frame_rate)])
             for u in utterances
             for w in u.entry.words
         ]
