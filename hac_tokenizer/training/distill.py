@@ -84,4 +84,6 @@ class Distiller(nn.Module):
                 f"teacher gives {target.shape[1]} frames, the stream has {z_q.shape[-1]}; ask the teacher for "
                 "num_frames equal to the model's frame count."
             )
-        return d_axis_kd_loss(self.project(z_q), target, mask.bool())
+        # fp32 under autocast too: a cosine over a few hundred frames loses most of its precision in bf16
+        with torch.autocast(z_q.device.type, enabled=False):
+            return d_axis_kd_loss(self.project(z_q), target.float(), mask.bool())

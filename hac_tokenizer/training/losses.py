@@ -111,10 +111,12 @@ class MelLoss(nn.Module):
         return mel.clamp(min=self.clamp_eps).log10()
 
     def forward(self, x_hat: Tensor, x: Tensor) -> Tensor:
-        """``x_hat, x [B, 1, S] -> scalar``."""
-        return sum(
-            F.l1_loss(self.log_mel(x_hat, scale), self.log_mel(x, scale)) for scale in range(len(self.window_lengths))
-        )
+        """``x_hat, x [B, 1, S] -> scalar``, in fp32 even under autocast (log10 of small bf16 mels is coarse)."""
+        with torch.autocast(x.device.type, enabled=False):
+            return sum(
+                F.l1_loss(self.log_mel(x_hat, scale), self.log_mel(x, scale))
+                for scale in range(len(self.window_lengths))
+            )
 
 
 def _check_kind(kind: str) -> None:
