@@ -191,3 +191,17 @@ def test_packaged_word_vectors_load_offline_and_carry_meaning(monkeypatch):
     targets = teacher(make_batch(words=words, phones=((),)), num_frames=20)
     torch.testing.assert_close(targets.features[0, 3], car)
     assert targets.mask.all()
+
+
+def test_precompute_command_fills_a_cache_from_a_manifest(tmp_path, capsys):
+    from hac_tokenizer.manifest import write_manifest
+    from hac_tokenizer.training.teachers.__main__ import main
+
+    save_audio(tmp_path / "b.wav", 0.1 * torch.randn(8000), 16000)
+    entry = ManifestEntry(id="b", audio=tmp_path / "b.wav", duration=0.5, language="en", speaker="s", phones=PHONES)
+    manifest = write_manifest(tmp_path / "m.jsonl", [entry])
+    args = ["--teacher", '{"kind": "panphon"}', "--manifest", str(manifest), "--out", str(tmp_path / "c")]
+    assert main(args) == 0
+    assert "1 utterances computed" in capsys.readouterr().out
+    assert build_teacher({"kind": "cached", "path": str(tmp_path / "c")})(make_batch(ids=["b"]), 20).mask.any()
+    assert main(["--teacher", "{not json", "--manifest", str(manifest), "--out", str(tmp_path / "c")]) == 2
