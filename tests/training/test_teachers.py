@@ -77,6 +77,9 @@ def test_hubert_teacher_averages_layers_on_our_frames(hubert_dir):
     hidden = teacher.model(padded, output_hidden_states=True).hidden_states
     assert hidden[-1].shape[1] == 20
     torch.testing.assert_close(targets.features, torch.stack(hidden[1:]).mean(0))
+    teacher.train()  # a frozen teacher stays in eval mode: no dropout, no feature masking
+    assert not teacher.model.training
+    torch.testing.assert_close(teacher(batch, 20).features, targets.features)
     last = build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [3]})(batch, 20)
     torch.testing.assert_close(last.features, hidden[3])
 

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..data.batch import Batch
 from .base import FRAME_RATE, TeacherError, TeacherTargets
-from .loading import load_frozen
+from .loading import FrozenTeacher, load_frozen
 
 SAMPLE_RATE = 16000  # HAC's rate, and the rate every HuBERT / wav2vec2 checkpoint was trained at
 
@@ -53,7 +53,7 @@ def _standardize(audio: Tensor) -> Tensor:
     return (audio - audio.mean(-1, keepdim=True)) / (audio.var(-1, keepdim=True) + 1e-7).sqrt()
 
 
-class HubertTeacher(nn.Module):
+class HubertTeacher(FrozenTeacher):
     def __init__(self, path: str, layers: str | Sequence[int] = "all", frame_rate: float = FRAME_RATE) -> None:
         super().__init__()
         self.model = load_frozen(path)

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ..data.batch import Batch
 from .base import FRAME_RATE, SILENCE_LABELS, TeacherError, TeacherTargets, broadcast_intervals
-from .loading import load_frozen, load_tokenizer
+from .loading import FrozenTeacher, load_frozen, load_tokenizer
 from .sentence_head import SentenceHead, load_sentence_head
 
 
@@ -46,7 +46,7 @@ POOLINGS: dict[str, Callable[[object, Tensor], Tensor]] = {
 }
 
 
-class SentenceEncoder(nn.Module):
+class SentenceEncoder(FrozenTeacher):
     """A frozen ``transformers`` text encoder and its tokenizer: ``texts -> [N, D']`` unit vectors.
 
     Embeddings are remembered per text (up to ``memory`` of them): a corpus has far fewer distinct words than
@@ -110,7 +110,7 @@ def _head_dim(head: SentenceHead, width: int) -> int:
     return linears[-1].out_features if linears else width
 
 
-class WordEmbeddingTeacher(nn.Module):
+class WordEmbeddingTeacher(FrozenTeacher):
     """Each aligned word's sentence-encoder embedding on the frames it covers; silence frames have no target."""
 
     def __init__(self, encoder: SentenceEncoder, frame_rate: float = FRAME_RATE) -> None:

@@ -36,3 +36,14 @@ def load_tokenizer(path: str):
         return AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as err:
         raise TeacherError(f"cannot load the tokenizer of text teacher {path!r} ({err}); save it with the model.") from err
+
+
+class FrozenTeacher(nn.Module):
+    """Base of teachers that hold a network: always in eval mode.
+
+    ``model.train()`` on a parent would otherwise switch on dropout and, in HuBERT/wav2vec2, SpecAugment-style
+    masking of the teacher's own features.
+    """
+
+    def train(self, mode: bool = True) -> FrozenTeacher:
+        return super().train(False)

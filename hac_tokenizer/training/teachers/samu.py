@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from ..data.batch import Batch
 from .base import TeacherError, TeacherTargets
-from .loading import load_frozen
+from .loading import FrozenTeacher, load_frozen
 
 HEAD_FILE = "samu_head.safetensors"
 HEAD_KEYS = ("attention.weight", "attention.bias", "projection.weight", "projection.bias")
@@ -50,7 +50,7 @@ def _head_path(path: str) -> Path:
         raise TeacherError(f"cannot fetch {HEAD_FILE} of SAMU teacher {path!r}: {err}") from err
 
 
-class SamuTeacher(nn.Module):
+class SamuTeacher(FrozenTeacher):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.encoder = load_frozen(path)
