@@ -26,6 +26,7 @@ from hac_tokenizer.errors import (
     AudioFileError,
     AudioInputError,
     CheckpointError,
+    ChecksumError,
     HACError,
     ModelNotFoundError,
     TokenError,
@@ -297,6 +298,17 @@ def _truncated_weights(tok: HACTokenizer, d: Path) -> Path:
 def _pickled_weights(tok: HACTokenizer, d: Path) -> Path:
     path = _checkpoint(tok, d)
     torch.save(tok.model.state_dict(), path / "model.safetensors")
+    config = json.loads((path / "config.json").read_text())
+    del config["weights_sha256"]  # else the recorded hash refuses the file before it is parsed
+    (path / "config.json").write_text(json.dumps(config))
+    return path
+
+
+def _bit_flip(tok: HACTokenizer, d: Path) -> Path:
+    path = _checkpoint(tok, d)
+    data = bytearray((path / "model.safetensors").read_bytes())
+    data[-8] ^= 1
+    (path / "model.safetensors").write_bytes(bytes(data))
     return path
 
 
@@ -313,7 +325,8 @@ PRETRAINED_ROWS = [
     pytest.param(_no_config, CheckpointError, "config.json is missing", id="config-missing"),
     pytest.param(lambda tok, d: _edit_config(tok, d, format_version=99), CheckpointError, "format 99", id="format-version"),
     pytest.param(lambda tok, d: _edit_config(tok, d, latent_dim="32"), CheckpointError, "latent_dim must be a positive", id="config-type"),
-    pytest.param(_truncated_weights, CheckpointError, "truncated or corrupt", id="weights-truncated"),
+    pytest.param(_truncated_weights, ChecksumError, "weights are truncated, corrupt", id="weights-truncated"),
+    pytest.param(_bit_flip, ChecksumError, "config.json records", id="weights-bit-flip"),
     pytest.param(_pickled_weights, CheckpointError, "pickled", id="weights-pickled"),
 ]
 

@@ -14,7 +14,8 @@ from safetensors.torch import load_file, save_file
 
 import hac_tokenizer
 from hac_tokenizer import HACTokenizer
-from hac_tokenizer.checkpoint import load_checkpoint, save_checkpoint, sha256_of
+from hac_tokenizer.checkpoint import WEIGHTS_SHA256_KEY, load_checkpoint, save_checkpoint, sha256_of
+from hac_tokenizer.config import tiny_config
 from hac_tokenizer.errors import CheckpointError, ChecksumError
 from hac_tokenizer.training.state import load_state, save_state
 
@@ -35,10 +36,18 @@ def ckpt(saved, tmp_path) -> Path:
     return Path(shutil.copytree(saved, tmp_path / "tiny"))
 
 
+def _forget_hash(ckpt: Path) -> None:
+    """Drop the weights' sha256 from config.json (as in checkpoints exported before it was recorded), so
+    damaged weights reach the parser and the strict checks instead of being refused by the hash."""
+    _rewrite_config(ckpt, lambda c: c.pop(WEIGHTS_SHA256_KEY))
+
+
 def _rewrite_weights(ckpt: Path, edit) -> None:
+    """Edit the weights by hand; the recorded hash goes too, or it alone would refuse them."""
     weights = load_file(str(ckpt / "model.safetensors"))
     edit(weights)
     save_file(weights, str(ckpt / "model.safetensors"))
+    _forget_hash(ckpt)
 
 
 def _rewrite_config(ckpt: Path, edit) -> None:
@@ -58,6 +67,9 @@ def test_truncated_weights_are_refused(ckpt, keep):
     data = (ckpt / "model.safetensors").read_bytes()
     size = int(len(data) * keep) if isinstance(keep, float) else keep % len(data)
     (ckpt / "model.safetensors").write_bytes(data[:size])
+    with pytest.raises(ChecksumError, match="truncated, corrupt"):
+        load_checkpoint(ckpt)
+    _forget_hash(ckpt)
     with pytest.raises(CheckpointError, match="model.safetensors is not a readable safetensors file"):
         load_checkpoint(ckpt)
 
@@ -66,19 +78,46 @@ def test_garbage_header_is_refused(ckpt):
     data = bytearray((ckpt / "model.safetensors").read_bytes())
     data[8:16] = b"\xff" * 8  # the JSON header now starts with bytes that are not JSON
     (ckpt / "model.safetensors").write_bytes(bytes(data))
+    _forget_hash(ckpt)
     with pytest.raises(CheckpointError, match="truncated or corrupt"):
         load_checkpoint(ckpt)
 
 
-def test_bit_flip_in_tensor_data_is_caught_by_sha256(ckpt):
+def test_export_records_the_weights_sha256(ckpt):
+    config = json.loads((ckpt / "config.json").read_text())
+    assert config[WEIGHTS_SHA256_KEY] == sha256_of(ckpt / "model.safetensors")
+
+
+def _flip_a_bit(ckpt: Path) -> None:
+    data = bytearray((ckpt / "model.safetensors").read_bytes())
+    data[-8] ^= 0x01  # lowest mantissa bit of the second-last float32: still a valid file, so only a hash notices
+    (ckpt / "model.safetensors").write_bytes(bytes(data))
+
+
+def test_bit_flip_is_caught_by_the_hash_recorded_at_export(ckpt):
+    recorded = json.loads((ckpt / "config.json").read_text())[WEIGHTS_SHA256_KEY]
+    _flip_a_bit(ckpt)
+    with pytest.raises(ChecksumError, match=f"config.json records '{recorded}'"):
+        load_checkpoint(ckpt)
+
+
+def test_bit_flip_is_caught_by_the_registry_hash(ckpt):
     expected = sha256_of(ckpt / "model.safetensors")
     load_checkpoint(ckpt, expected_sha256=expected)
-    data = bytearray((ckpt / "model.safetensors").read_bytes())
-    data[-8] ^= 0x01  # lowest mantissa bit of the second-last float32: still a valid file, so only the hash notices
-    (ckpt / "model.safetensors").write_bytes(bytes(data))
-    load_checkpoint(ckpt)  # without a recorded hash the change is invisible, which is why the registry keeps one
+    _flip_a_bit(ckpt)
+    _forget_hash(ckpt)
+    load_checkpoint(ckpt)  # with no hash at all the change is invisible: why exports record one, and the registry too
     with pytest.raises(ChecksumError, match=f"the registry records {expected}"):
         load_checkpoint(ckpt, expected_sha256=expected)
+
+
+def test_weights_of_another_export_are_refused(ckpt, tmp_path):
+    """What a crash between writing the weights and writing config.json would leave: never a silent mix."""
+    torch.manual_seed(1)
+    other = HACTokenizer.from_config(tiny_config()).save_pretrained(tmp_path / "other")
+    shutil.copy(other / "model.safetensors", ckpt / "model.safetensors")
+    with pytest.raises(ChecksumError, match="not the ones exported with this config"):
+        load_checkpoint(ckpt)
 
 
 def test_missing_config_is_refused(ckpt):
@@ -196,6 +235,7 @@ def test_pickle_named_model_safetensors_is_refused_without_running_it(ckpt, tmp_
         (ckpt / "model.safetensors").write_bytes(pickle.dumps(payload))
     else:
         torch.save(payload, ckpt / "model.safetensors")
+    _forget_hash(ckpt)  # so the file reaches the parser
     with pytest.raises(CheckpointError, match="pickled"):
         HACTokenizer.from_pretrained(ckpt)
     assert not marker.exists()
@@ -207,10 +247,10 @@ def test_interrupted_save_keeps_the_previous_checkpoint(ckpt, tiny_tokenizer, mo
     def crash(*args, **kwargs):
         raise KeyboardInterrupt  # as if the process died while writing the weights
 
-    monkeypatch.setattr("hac_tokenizer.checkpoint.save_file", crash)
+    monkeypatch.setattr("hac_tokenizer.checkpoint.safetensors_bytes", crash)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tiny_tokenizer.model, ckpt)
-    assert {p.name: p.read_bytes() for p in ckpt.iterdir() if not p.name.startswith(".")} == before
+    assert {p.name: p.read_bytes() for p in ckpt.iterdir()} == before
     load_checkpoint(ckpt)
 
 

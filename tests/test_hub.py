@@ -76,7 +76,7 @@ def test_half_downloaded_repo_is_refused(cache):
 def test_corrupt_cached_weights_are_refused(cache):
     weights = cache / "models--org--name" / "snapshots" / COMMIT / WEIGHTS_NAME
     weights.write_bytes(weights.read_bytes()[:100])
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+    with pytest.raises(CheckpointError, match="truncated"):
         HACTokenizer.from_pretrained(REPO, cache_dir=cache, local_files_only=True)
 
 
