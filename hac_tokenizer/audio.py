@@ -170,7 +170,7 @@ def to_mono_items(audio: AudioLike, sample_rate: int | None, target_rate: int) -
         raise AudioInputError("audio is None; pass a waveform, a list of waveforms, or file path(s).")
     rate = target_rate if sample_rate is None else check_sample_rate(sample_rate)
     if _is_path(audio):
-        audio = [audio]
+        return [_item(audio, rate, target_rate, "audio")]
     if isinstance(audio, (list, tuple)):
         if len(audio) == 0:
             raise AudioInputError("the list of audio items is empty; pass at least one item.")
@@ -195,7 +195,10 @@ def to_mono_items(audio: AudioLike, sample_rate: int | None, target_rate: int) -
 
 def _item(item: object, rate: int, target_rate: int, where: str) -> Tensor:
     if _is_path(item):
-        waveform, file_rate = load_audio(item)
+        try:
+            waveform, file_rate = load_audio(item)
+        except AudioFileError as err:
+            raise AudioFileError(f"{where}: {err}") from err
         return _mono(waveform, file_rate, target_rate, f"{where} ({item})")
     waveform = _as_tensor(item, where)
     if waveform.dim() == 1:

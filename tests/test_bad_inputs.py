@@ -161,7 +161,7 @@ def test_encode_refuses_bad_files(tiny_tokenizer, tmp_path, make, error, fragmen
 
 def test_bad_file_in_a_list_is_named_with_its_index(tiny_tokenizer, tmp_path):
     save_audio(tmp_path / "good.wav", X, 16000)
-    with pytest.raises(AudioFileError, match=r"item 1 .*text\.wav|text\.wav"):
+    with pytest.raises(AudioFileError, match=r"^item 1: cannot read audio file .*text\.wav"):
         tiny_tokenizer.encode([tmp_path / "good.wav", _text_as_wav(tmp_path)])
     with pytest.raises(AudioInputError, match=r"item 1 \(.*nan\.wav\): audio contains NaN"):
         tiny_tokenizer.encode([str(tmp_path / "good.wav"), str(_nan_float_wav(tmp_path))])
@@ -210,7 +210,7 @@ VOICE_ROWS = [
     pytest.param(dict(source=X, reference=None), AudioInputError, "reference: audio is None", id="voice-reference-none"),
     pytest.param(dict(source=X, reference=R.clone().fill_(float("nan"))), AudioInputError, "reference: audio: audio contains NaN",
                  id="voice-reference-nan"),
-    pytest.param(dict(source=X, reference="missing.wav"), AudioFileError, "reference: audio file not found", id="voice-reference-missing"),
+    pytest.param(dict(source=X, reference="missing.wav"), AudioFileError, "reference: audio: audio file not found", id="voice-reference-missing"),
     pytest.param(dict(source=X, reference=R, reference_sample_rate=0), AudioInputError, "reference: sample_rate 0 Hz",
                  id="voice-reference-rate"),
     pytest.param(dict(source=[X, X], reference=[R, R, R]), TokenError, "3 voices for 2 sources", id="voice-batch-mismatch"),
