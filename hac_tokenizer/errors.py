@@ -34,5 +34,9 @@ class ChecksumError(CheckpointError):
     """A weight file's sha256 differs from the one recorded in the registry."""
 
 
+class DeviceError(HACError, ValueError):
+    """A device is not a torch device, or is not available on this machine."""
+
+
 class ModelNotFoundError(HACError, LookupError):
     """A model name is not in the registry, or its weights cannot be fetched (offline, not published)."""

@@ -17,7 +17,7 @@ from . import hub
 from .audio import AudioLike, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
-from .errors import AudioInputError, HACError
+from .errors import AudioInputError, DeviceError, HACError
 from .model import HACModel
 from .nn.layers import length_mask
 from .partial import decode_streams
@@ -42,6 +42,22 @@ def _naming_argument(name: str) -> Iterator[None]:
         yield
     except HACError as err:
         raise type(err)(f"{name}: {err}") from err
+
+
+def _usable_device(device: torch.device | str | None) -> torch.device | None:
+    """``device`` parsed and checked to exist here, so a typo or a CPU-only machine gets a clear error."""
+    if device is None:
+        return None
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise DeviceError(f"{device!r} is not a torch device ({err}); use 'cpu', 'cuda', 'cuda:1' or 'mps'.") from err
+    available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
+    if parsed.type in available and not available[parsed.type]():
+        raise DeviceError(f"device {parsed} is not available on this machine (no {parsed.type} support found); use 'cpu'.")
+    if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
+        raise DeviceError(f"device {parsed} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s).")
+    return parsed
 
 
 class HACTokenizer:
@@ -144,7 +160,7 @@ class HACTokenizer:
         """
         if dtype is not None and dtype not in (torch.float32, torch.float16, torch.bfloat16):
             raise TypeError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}.")
-        self.model.to(device=device, dtype=dtype)
+        self.model.to(device=_usable_device(device), dtype=dtype)
         for quantizer in self.model.quantizers():
             quantizer.float()
         return self

@@ -27,6 +27,7 @@ from hac_tokenizer.errors import (
     AudioInputError,
     CheckpointError,
     ChecksumError,
+    DeviceError,
     HACError,
     ModelNotFoundError,
     TokenError,
@@ -329,6 +330,18 @@ PRETRAINED_ROWS = [
     pytest.param(_bit_flip, ChecksumError, "config.json records", id="weights-bit-flip"),
     pytest.param(_pickled_weights, CheckpointError, "pickled", id="weights-pickled"),
 ]
+DEVICE_ROWS = [
+    pytest.param("gpu", "'gpu' is not a torch device", id="device-unknown"),
+    pytest.param(3.5, "3.5 is not a torch device", id="device-not-a-name"),
+    pytest.param("cuda:99", "cuda:99", id="device-absent-gpu"),
+]
+
+
+@pytest.mark.parametrize("device, fragment", DEVICE_ROWS)
+def test_unusable_device_is_refused(tiny_tokenizer, tmp_path, device, fragment):
+    with pytest.raises(DeviceError) as info:
+        HACTokenizer.from_pretrained(_checkpoint(tiny_tokenizer, tmp_path), device=device)
+    assert fragment in str(info.value)
 
 
 @pytest.mark.parametrize("make, error, fragment", PRETRAINED_ROWS)
@@ -418,5 +431,5 @@ def test_every_error_is_a_hac_error_and_a_builtin():
 
 
 def test_matrix_has_at_least_30_rows():
-    rows = ENCODE_ROWS + FILE_ROWS + DECODE_ROWS + VOICE_ROWS + LOAD_ROWS + PRETRAINED_ROWS + CLI_ROWS
+    rows = ENCODE_ROWS + FILE_ROWS + DECODE_ROWS + VOICE_ROWS + LOAD_ROWS + PRETRAINED_ROWS + DEVICE_ROWS + CLI_ROWS
     assert len(rows) >= 30 and len({row.id for row in rows}) == len(rows)
