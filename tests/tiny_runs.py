@@ -41,14 +41,23 @@ def make_corpus(root: Path, items: int = 6, seconds: float = 1.2, sample_rate: i
     return write_manifest(root / "manifest.jsonl", entries)
 
 
-def tiny_recipe(tmp_path: Path, run_dir: Path, **overrides: object) -> Path:
-    """The shipped tiny recipe pointed at a fresh tiny corpus and ``run_dir``, with ``overrides`` applied."""
+def tiny_recipe(tmp_path: Path, run_dir: Path, streams: tuple[str, ...] = ("phonetic", "lexical"),
+                **overrides: object) -> Path:
+    """The shipped tiny recipe pointed at a fresh tiny corpus, tiny random teachers and ``run_dir``.
+
+    ``streams`` names the streams that get a teacher; ``overrides`` replace top-level keys, or ``section__key``
+    entries of a section.
+    """
     manifest = make_corpus(tmp_path / "corpus")
     data = yaml.safe_load(TINY_RECIPE.read_text())
     data["run_dir"] = str(run_dir)
     data["data"] |= {"train_manifests": [str(manifest)], "valid_manifests": [str(manifest)], "batch_size": 2,
-                     "valid_split": "train"}
-    data |= {"log_every": 1, "checkpoint_every": 3, "eval_every": 1000}
+                     "valid_split": "train", "clip_seconds": 0.32}
+    # one discriminator of each kind: tests check the mechanics, and the CPU is shared
+    data["discriminator"] |= {"periods": [2], "stft_windows": [256]}
+    data |= {"log_every": 1, "checkpoint_every": 3, "eval_every": 1000, "teachers": {
+        stream: spec for stream, spec in tiny_teachers(tmp_path / "teachers").items() if stream in streams
+    }}
     for key, value in overrides.items():
         section, _, leaf = key.partition("__")
         if leaf:
@@ -58,3 +67,29 @@ def tiny_recipe(tmp_path: Path, run_dir: Path, **overrides: object) -> Path:
     path = tmp_path / f"recipe-{run_dir.name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def tiny_teachers(root: Path) -> dict[str, dict]:
+    """Random HuBERT- and LaBSE-like teachers of a few thousand parameters, saved as ``transformers`` checkpoints.
+
+    Same classes and loading path as the real teachers (hop 320 samples, BERT pooler), sizes shrunk so a test
+    step costs milliseconds. Returns the ``teachers`` section of a recipe.
+    """
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer, HubertConfig, HubertModel
+
+    torch.manual_seed(0)
+    hubert = HubertConfig(
+        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, conv_dim=(8,) * 7,
+        num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=2,
+    )
+    HubertModel(hubert).save_pretrained(root / "hubert")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz"]) + "\n")
+    BertTokenizer(str(vocab)).save_pretrained(root / "labse")
+    bert = BertConfig(vocab_size=31, hidden_size=12, num_hidden_layers=1, num_attention_heads=2, intermediate_size=24)
+    BertModel(bert).save_pretrained(root / "labse")
+    return {
+        "phonetic": {"kind": "hubert", "path": str(root / "hubert"), "layers": "all"},
+        "lexical": {"kind": "labse", "path": str(root / "labse"), "pooling": "pooler"},
+    }

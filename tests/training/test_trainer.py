@@ -1,0 +1,162 @@
+"""The GAN trainer on CPU: losses, exact resume (in process and after SIGKILL), DDP over gloo, the paper recipe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_runs import REPO, tiny_recipe
+
+from hac_tokenizer.training.config import TrainConfig
+from hac_tokenizer.training.metrics_log import read_metrics
+from hac_tokenizer.training.runtime import start_runtime
+from hac_tokenizer.training.state import load_state
+from hac_tokenizer.training.trainer import Trainer
+
+LOSS_COLUMNS = ("total", "mel", "adversarial", "feature_matching", "commitment", "codebook", "kd_phonetic",
+                "kd_lexical", "discriminator")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models on a shared CPU: a second intra-op thread costs more in contention than it gains."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def train(recipe: Path, *overrides: str) -> Trainer:
+    config = TrainConfig.load(recipe, list(overrides))
+    trainer = Trainer(config, start_runtime(config.device, config.amp))
+    trainer.fit()
+    return trainer
+
+
+def losses(run_dir: Path) -> list[tuple[float, ...]]:
+    return [tuple(row[c] for c in LOSS_COLUMNS if c in row) for row in read_metrics(run_dir / "train.csv")]
+
+
+def assert_same_trajectory(run_a: Path, run_b: Path, exact: bool) -> None:
+    a, b = losses(run_a), losses(run_b)
+    assert len(a) == len(b) == 6
+    if exact:
+        assert a == b
+        weights_a, weights_b = load_state(run_a), load_state(run_b)
+        for part in ("model", "distillers", "discriminator"):
+            assert all(torch.equal(weights_a[part][k], weights_b[part][k]) for k in weights_a[part])
+    else:
+        for row_a, row_b in zip(a, b):
+            assert row_a == pytest.approx(row_b, rel=1e-6, abs=1e-7)
+
+
+def test_a_step_logs_every_loss_term_and_checkpoints(tmp_path):
+    run = tmp_path / "run"
+    trainer = train(tiny_recipe(tmp_path, run), "steps=3")
+    rows = read_metrics(run / "train.csv")
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert all(torch.isfinite(torch.tensor(row[c])) for c in LOSS_COLUMNS)
+    # the learning rate decays by gamma once per step
+    assert rows[1]["lr"] == pytest.approx(rows[0]["lr"] * trainer.config.optim.gamma, rel=1e-9)
+    state = load_state(run)
+    assert state["step"] == 3
+    assert set(state) >= {"model", "distillers", "discriminator", "optim_g", "optim_d", "sched_g", "sched_d", "ranks"}
+
+
+@pytest.mark.parametrize("streams", [("phonetic",), ("phonetic", "lexical")])
+def test_resume_gives_the_uninterrupted_trajectory(tmp_path, streams):
+    """Bitwise with the HuBERT-like teacher. With the LaBSE-like one too, equal to 1e-6: that teacher caches word
+    embeddings computed in batches of new words, and after a resume those batches (so their padding, so the
+    float rounding of the embeddings) differ."""
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(tiny_recipe(tmp_path, whole, streams), "steps=6")
+    recipe = tiny_recipe(tmp_path, split, streams)
+    train(recipe, "steps=3")
+    resumed = train(recipe, "steps=6")  # a new Trainer on the same run_dir picks up state.pt
+    assert resumed.step == 6
+    assert_same_trajectory(split, whole, exact=streams == ("phonetic",))
+
+
+def test_eval_hook_writes_metrics_without_changing_training(tmp_path):
+    plain, evaluated = tmp_path / "plain", tmp_path / "evaluated"
+    train(tiny_recipe(tmp_path, plain), "steps=4")
+    train(tiny_recipe(tmp_path, evaluated), "steps=4", "eval_every=2", "eval_batches=1")
+    assert losses(plain) == losses(evaluated)
+    rows = read_metrics(evaluated / "eval.csv")
+    assert [r["step"] for r in rows] == [2, 4]
+    assert 0 < rows[0]["usage_acoustic"] <= 1 and rows[0]["mel"] > 0
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_is_exact(tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    train(tiny_recipe(tmp_path, whole, ("phonetic",)), "steps=6")
+    recipe = tiny_recipe(tmp_path, killed, ("phonetic",))
+    command = [sys.executable, "-m", "hac_tokenizer.training.cli", "--config", str(recipe), "steps=6"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while (state := _step_of(killed)) is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert state == 3, "the run should have been killed right after its step-3 checkpoint"
+    subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
+    assert_same_trajectory(killed, whole, exact=True)
+
+
+def _step_of(run_dir: Path) -> int | None:
+    try:
+        state = load_state(run_dir)
+    except Exception:  # caught mid-rename on a slow filesystem: try again
+        return None
+    return None if state is None else state["step"]
+
+
+DDP_WORKER = textwrap.dedent(
+    """
+    import sys, torch
+    from hac_tokenizer.training.config import TrainConfig
+    from hac_tokenizer.training.runtime import start_runtime, stop_runtime
+    from hac_tokenizer.training.trainer import Trainer
+
+    config = TrainConfig.load(sys.argv[1], ["steps=2"])
+    runtime = start_runtime("cpu", "none")
+    trainer = Trainer(config, runtime)
+    trainer.fit()
+    params = {f"g.{k}": v for k, v in trainer.student.state_dict().items()}
+    params |= {f"d.{k}": v for k, v in trainer.discriminator.state_dict().items()}
+    torch.save(params, f"{sys.argv[2]}/rank{runtime.rank}.pt")
+    stop_runtime(runtime)
+    """
+)
+
+
+@pytest.mark.slow
+def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
+    run = tmp_path / "run"
+    recipe = tiny_recipe(tmp_path, run)
+    worker = tmp_path / "worker.py"
+    worker.write_text(DDP_WORKER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
+         str(recipe), str(tmp_path)],
+        cwd=REPO, check=True, env=env, capture_output=True, timeout=300,
+    )
+    rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    fresh = Trainer(TrainConfig.load(recipe, [f"run_dir={tmp_path / 'fresh'}"]), start_runtime("cpu", "none"))
+    initial = fresh.student.state_dict()
+    assert any(not torch.equal(initial[k], rank0[f"g.{k}"]) for k in initial), "two steps should move the weights"
+    state = load_state(run)
+    assert state["step"] == 2 and len(state["ranks"]) == 2
+    assert [r["step"] for r in read_metrics(run / "train.csv")] == [1, 2]
