@@ -25,7 +25,7 @@ from ..nn.layers import length_mask
 from ..tokenizer import HACTokenizer
 from ..tokens import HACAudio, HACTokens
 from .errors import EvaluationError
-from .reconstruction import Metric
+from .reconstruction import ReconstructionMetrics
 
 
 @dataclass
@@ -82,21 +82,11 @@ def _batches(entries: Sequence[ManifestEntry], batch_size: int) -> Iterator[list
         yield ordered[begin : begin + batch_size]
 
 
-def _score(metrics: Mapping[str, Metric], reference: Tensor, estimate: Tensor, rate: int) -> dict[str, float | None]:
-    scores: dict[str, float | None] = {}
-    for name, metric in metrics.items():
-        try:
-            scores[name] = metric(reference, estimate, rate)
-        except EvaluationError:
-            scores[name] = None  # e.g. PESQ finds no speech in a silent decode; counted as a failure
-    return scores
-
-
 @dataclass(frozen=True)
 class CollectOptions:
     batch_size: int = 8
     decodes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # name -> streams; "full" uses tok.decode
-    metrics: Mapping[str, Metric] = field(default_factory=dict)  # reconstruction metrics; empty: no decoding
+    metrics: ReconstructionMetrics | None = None  # None: no decoding
     example_count: int = 1  # utterances whose waveforms are kept for plots
 
 
@@ -137,12 +127,14 @@ def collect(
         audio = to_mono_items([e.audio for e in batch], None, tok.sample_rate)
         tokens = tok.encode(audio, sample_rate=tok.sample_rate)
         features = token_features(tok, tokens)
-        decoded = _decode_all(tok, tokens, options.decodes) if options.metrics else {}
+        decoded = _decode_all(tok, tokens, options.decodes) if options.metrics is not None else {}
         for b, entry in enumerate(batch):
             utterance = _utterance(entry, tokens, features, b, tok.frame_rate)
-            reference = audio[b].to(tok.device)
-            for name, result in decoded.items():
-                utterance.scores[name] = _score(options.metrics, reference, result.waveform[b, : len(reference)], tok.sample_rate)
+            if decoded:
+                reference = audio[b].to(tok.device)
+                estimates = torch.stack([result.waveform[b, : len(reference)] for result in decoded.values()])  # [K, S]
+                scores = options.metrics.score(reference, estimates, tok.sample_rate)
+                utterance.scores = dict(zip(decoded, scores))
             if len(examples) < options.example_count:
                 examples.append({"original": audio[b].numpy(), **{n: r.unbatch()[b].cpu().numpy() for n, r in decoded.items()}})
             utterances.append(utterance)

@@ -27,7 +27,8 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -69,20 +70,37 @@ def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
     return (filters * (2.0 / (upper - lower))).float()
 
 
+@functools.lru_cache(maxsize=32)
+def _sqrt_hann(window: int, device: torch.device) -> Tensor:
+    return torch.hann_window(window, device=device).sqrt()
+
+
 def magnitude(audio: Tensor, window: int) -> Tensor:
     """``[..., S] -> [..., window // 2 + 1, frames]`` STFT magnitude, sqrt-Hann, hop window / 4."""
     shape = audio.shape[:-1]
     flat = audio.reshape(-1, audio.shape[-1]).float()
     spec = torch.stft(
-        flat, n_fft=window, hop_length=window // 4, window=torch.hann_window(window, device=audio.device).sqrt(),
+        flat, n_fft=window, hop_length=window // 4, window=_sqrt_hann(window, audio.device),
         center=True, pad_mode="constant", return_complex=True,
     ).abs()
     return spec.reshape(*shape, *spec.shape[-2:])
 
 
+def _batch_shape(reference: Tensor, estimate: Tensor) -> torch.Size:
+    """Leading shape of a comparison; one reference ``[S]`` may be compared with several estimates ``[K, S]``."""
+    if reference.shape[-1] != estimate.shape[-1]:
+        raise EvaluationError(f"reference has {reference.shape[-1]} samples and estimate {estimate.shape[-1]}; trim both to one length.")
+    if reference.shape[-1] == 0:
+        raise EvaluationError("cannot score empty audio.")
+    try:
+        return torch.broadcast_shapes(reference.shape[:-1], estimate.shape[:-1])
+    except RuntimeError as err:
+        raise EvaluationError(f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} do not broadcast.") from err
+
+
 def _check_pair(reference: Tensor, estimate: Tensor) -> None:
-    if reference.shape != estimate.shape:
-        raise EvaluationError(f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} differ in shape; trim both to one length.")
+    if reference.dim() != 1 or reference.shape != estimate.shape:
+        raise EvaluationError(f"expected two [S] signals of one length, got {tuple(reference.shape)} and {tuple(estimate.shape)}.")
     if reference.shape[-1] == 0:
         raise EvaluationError("cannot score empty audio.")
 
@@ -94,9 +112,8 @@ def _log_l1(x: Tensor, y: Tensor, power: float) -> Tensor:
 
 
 def mel_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
-    """Multi-scale log-mel L1 distance ``[..., S], [..., S] -> [...]`` (settings in the module docstring)."""
-    _check_pair(reference, estimate)
-    total = torch.zeros(reference.shape[:-1], device=reference.device)
+    """Multi-scale log-mel L1 distance ``[..., S], [..., S] -> [...]`` (broadcast; settings in the module docstring)."""
+    total = torch.zeros(_batch_shape(reference, estimate), device=reference.device)
     for window, bands in zip(MEL_WINDOWS, MEL_BANDS):
         filters = mel_filters(sample_rate, window, bands).to(reference.device)
         mel_x = torch.einsum("mf,...ft->...mt", filters, magnitude(reference, window))
@@ -106,10 +123,9 @@ def mel_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tenso
 
 
 def stft_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
-    """Multi-scale STFT distance ``[..., S], [..., S] -> [...]`` (log power L1 + magnitude L1 per scale)."""
+    """Multi-scale STFT distance ``[..., S], [..., S] -> [...]`` (broadcast; log power L1 + magnitude L1 per scale)."""
     del sample_rate  # the windows are in samples, as in DAC
-    _check_pair(reference, estimate)
-    total = torch.zeros(reference.shape[:-1], device=reference.device)
+    total = torch.zeros(_batch_shape(reference, estimate), device=reference.device)
     for window in STFT_WINDOWS:
         mag_x, mag_y = magnitude(reference, window), magnitude(estimate, window)
         total = total + _log_l1(mag_x, mag_y, power=2.0) + (mag_x - mag_y).abs().mean(dim=(-2, -1))
@@ -117,9 +133,9 @@ def stft_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tens
 
 
 def si_sdr(reference: Tensor, estimate: Tensor, sample_rate: int | None = None) -> Tensor:
-    """Scale-invariant SDR in dB, ``[..., S], [..., S] -> [...]``."""
+    """Scale-invariant SDR in dB, ``[..., S], [..., S] -> [...]`` (broadcast)."""
     del sample_rate
-    _check_pair(reference, estimate)
+    _batch_shape(reference, estimate)
     x = reference.double() - reference.double().mean(-1, keepdim=True)
     y = estimate.double() - estimate.double().mean(-1, keepdim=True)
     eps = torch.finfo(torch.float64).tiny
@@ -174,22 +190,38 @@ class Visqol:
         return float(self._api.Measure(ref, est).moslqo)
 
 
-def _scalar(metric: Callable[[Tensor, Tensor, int], Tensor]) -> Metric:
-    return lambda reference, estimate, sample_rate: float(metric(reference, estimate, sample_rate))
+BatchedMetric = Callable[[Tensor, Tensor, int], Tensor]
 
 
-def default_metrics() -> dict[str, Metric]:
-    """The reconstruction metrics by report name; ViSQOL only when its bindings are installed."""
-    metrics: dict[str, Metric] = {
-        "mel_distance": _scalar(mel_distance),
-        "stft_distance": _scalar(stft_distance),
-        "si_sdr": _scalar(si_sdr),
-        "pesq_wb": pesq_wb,
-        "stoi": stoi,
-    }
+@dataclass(frozen=True)
+class ReconstructionMetrics:
+    """Metrics by report name: ``batched`` ones compare one reference ``[S]`` with all estimates ``[K, S]`` at
+    once (a handful of large tensor ops instead of many small ones); ``pairwise`` ones take one pair."""
+
+    batched: Mapping[str, BatchedMetric]
+    pairwise: Mapping[str, Metric]
+
+    def score(self, reference: Tensor, estimates: Tensor, sample_rate: int) -> list[dict[str, float | None]]:
+        """``[S]`` vs ``[K, S]`` -> one ``{metric: value}`` per estimate; None where a metric cannot score it."""
+        scores: list[dict[str, float | None]] = [{} for _ in estimates]
+        for name, metric in self.batched.items():
+            for row, value in zip(scores, metric(reference, estimates, sample_rate).tolist()):
+                row[name] = value
+        for name, metric in self.pairwise.items():
+            for row, estimate in zip(scores, estimates):
+                try:
+                    row[name] = metric(reference, estimate, sample_rate)
+                except EvaluationError:
+                    row[name] = None  # e.g. PESQ finds no speech in a silent decode; reported as a failure
+        return scores
+
+
+def default_metrics() -> ReconstructionMetrics:
+    """The reconstruction metrics of ``hac-eval``; ViSQOL only when its bindings are installed."""
+    pairwise: dict[str, Metric] = {"pesq_wb": pesq_wb, "stoi": stoi}
     if visqol_available():
-        metrics["visqol"] = Visqol()
-    return metrics
+        pairwise["visqol"] = Visqol()
+    return ReconstructionMetrics({"mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr}, pairwise)
 
 
 def visqol_available() -> bool:

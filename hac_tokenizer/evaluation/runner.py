@@ -182,7 +182,7 @@ def collect_manifest(tok: HACTokenizer, entries: Sequence[ManifestEntry], option
         if kept and kept != available:
             decodes["+".join(kept)] = kept
     wanted = "reconstruction" in options.metrics
-    collect_options = CollectOptions(options.batch_size, decodes, default_metrics() if wanted else {})
+    collect_options = CollectOptions(options.batch_size, decodes, default_metrics() if wanted else None)
     return collect(tok, entries, collect_options, progress)
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from hac_tokenizer.evaluation import EvaluationError, MissingDependencyError, mel_distance, pesq_wb, si_sdr, stft_distance, stoi
-from hac_tokenizer.evaluation.reconstruction import Visqol, mel_filters, visqol_available
+from hac_tokenizer.evaluation.reconstruction import ReconstructionMetrics, Visqol, mel_filters, visqol_available
 
 RATE = 16000
 
@@ -80,3 +80,27 @@ def test_missing_package_gives_a_typed_error(monkeypatch):
 def test_visqol_without_bindings_says_how_to_get_them():
     with pytest.raises(MissingDependencyError, match="visqol"):
         Visqol()
+
+
+def test_one_reference_against_several_estimates_equals_pairwise():
+    x = voiced()
+    g = torch.Generator().manual_seed(4)
+    estimates = torch.stack([x + 0.05 * torch.randn(x.shape, generator=g), 0.5 * x, torch.randn(x.shape, generator=g)])
+    for metric in (mel_distance, stft_distance, si_sdr):
+        batched = metric(x, estimates, RATE)
+        assert batched.shape == (3,)
+        pairwise = torch.stack([metric(x, e, RATE) for e in estimates])
+        assert torch.allclose(batched, pairwise, rtol=1e-4, atol=1e-4)
+
+
+def test_metric_set_scores_every_estimate_and_marks_failures():
+    def fails_on_silence(reference, estimate, sample_rate):
+        if estimate.abs().max() == 0:
+            raise EvaluationError("silent")
+        return 1.0
+
+    metrics = ReconstructionMetrics({"si_sdr": si_sdr}, {"custom": fails_on_silence})
+    x = voiced(0.5)
+    scores = metrics.score(x, torch.stack([2 * x, torch.zeros_like(x)]), RATE)
+    assert scores[0]["si_sdr"] > 100 and scores[0]["custom"] == 1.0
+    assert scores[1]["custom"] is None
