@@ -22,7 +22,7 @@ from .model import HACModel
 from .nn.layers import length_mask
 from .partial import decode_streams
 from .token_checks import check_tokens
-from .tokens import PAD_ID, STREAMS, HACAudio, HACTokens
+from .tokens import PAD_ID, HACAudio, HACTokens
 from .voice import FrameFit, swap_acoustic
 from .windowing import (
     DEFAULT_DECODE_OVERLAP_SECONDS,
