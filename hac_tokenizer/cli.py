@@ -118,6 +118,23 @@ def cmd_convert_voice(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
+    from .dataset import Settings, run_from_env
+
+    settings = Settings(
+        shard_size=args.shard_size, batch_size=args.batch_size, batch_seconds=args.batch_seconds,
+        num_workers=args.workers, streams=tuple(args.streams) if args.streams else None,
+        window_seconds=args.window_seconds, overlap_seconds=args.overlap_seconds, progress=not args.quiet,
+    )
+
+    def load_on(device: str) -> HACTokenizer:
+        args.device = device
+        return _load(args)
+
+    run_from_env(load_on, args.source, args.out, args.device, settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hac-tokenizer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +170,23 @@ def build_parser() -> argparse.ArgumentParser:
     vc.add_argument("--fit", default="loop", choices=("loop", "stretch"), help="how the reference is fitted to the source's length")
     model_args(vc)
     vc.set_defaults(func=cmd_convert_voice)
+
+    ds = sub.add_parser(
+        "tokenize-dataset",
+        help="a manifest or audio directory -> token shards + index.json (torchrun for many GPUs; resumable)",
+    )
+    ds.add_argument("source", help="JSONL manifest (hac_tokenizer.manifest) or a directory of audio files")
+    ds.add_argument("-o", "--out", required=True, help="output directory: plan.json, shards/*.npz, index.json")
+    ds.add_argument("--shard-size", type=int, default=256, help="items per shard file (the unit of resume)")
+    ds.add_argument("--batch-size", type=int, default=16, help="most items per forward pass")
+    ds.add_argument("--batch-seconds", type=float, default=320.0, help="most padded audio seconds per batch")
+    ds.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding audio")
+    ds.add_argument("--streams", nargs="+", default=None, help="subset of lexical phonetic acoustic (default all)")
+    ds.add_argument("--window-seconds", type=float, default=30.0, help="longer items are encoded in windows")
+    ds.add_argument("--overlap-seconds", type=float, default=5.0, help="overlap of consecutive windows")
+    ds.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    model_args(ds)
+    ds.set_defaults(func=cmd_tokenize_dataset)
 
     info = sub.add_parser("info", help="model, streams, vocabulary sizes and bitrate")
     info.add_argument("--list", action="store_true", help="list the registry's models instead")

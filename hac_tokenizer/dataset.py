@@ -1,0 +1,354 @@
+"""``hac-tokenizer tokenize-dataset``: tokenize a corpus into shard files, over many processes, resumably.
+
+Layout of ``--out``::
+
+    plan.json              the items (id, audio, duration) and which items form each shard (fixed at the first run)
+    shards/shard-000017.npz  tokens of one shard, written atomically (temporary file + rename)
+    index-rank-0.json      shards this rank finished (rewritten atomically after each shard)
+    index.json             every shard with its items, frames and failures (written once all ranks finish)
+
+Items are sorted by duration and cut into shards of ``shard_size``, so a shard, and every batch in it,
+holds items of similar length (little padding). Shard ``s`` belongs to rank ``s % world_size``; under
+``torchrun`` the rank and world size come from the environment. A shard file exists only once all its
+items are encoded, so a killed run resumes by skipping existing shards: nothing lost, nothing twice,
+even with another number of processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from .audio import list_audio_files, to_mono_items
+from .errors import HACError
+from .manifest import read_manifest
+from .tokenizer import HACTokenizer
+from .tokens import HACTokens
+
+PLAN_VERSION = 1
+
+
+class DatasetError(HACError, ValueError):
+    """The corpus or the output directory cannot be used as given (says which and what to do)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    audio: str  # absolute path
+    duration: float  # seconds, for length bucketing
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to tokenize: batching, windows, workers. Saved nowhere; may change between resumed runs."""
+
+    shard_size: int = 256
+    batch_size: int = 16
+    batch_seconds: float = 320.0  # padded audio per batch: bounds memory whatever the items' lengths
+    num_workers: int = 2
+    streams: tuple[str, ...] | None = None
+    window_seconds: float | None = 30.0
+    overlap_seconds: float = 5.0
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class Rank:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+
+# -- listing and planning -------------------------------------------------------------------------
+def list_items(source: str | os.PathLike) -> list[Item]:
+    """Items of a JSONL manifest (``.jsonl``/``.json``) or of every audio file under a directory."""
+    source = Path(source)
+    if source.is_file() and source.suffix in (".jsonl", ".json"):
+        items = [Item(e.id, str(e.audio.resolve()), e.duration) for e in read_manifest(source)]
+    elif source.is_dir():
+        items = [
+            Item(path.relative_to(source).with_suffix("").as_posix(), str(path.resolve()), _duration(path))
+            for path in list_audio_files(source)
+        ]
+    else:
+        raise DatasetError(f"{source} is neither a JSONL manifest nor a directory of audio files.")
+    if not items:
+        raise DatasetError(f"{source} lists no audio items.")
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise DatasetError(f"item id {duplicate!r} appears more than once in {source}; ids must be unique.")
+    return items
+
+
+def _duration(path: Path) -> float:
+    try:
+        info = sf.info(str(path))
+    except Exception:  # unreadable: sort it anywhere; the worker reports the real error for that item
+        return 0.0
+    return info.frames / info.samplerate
+
+
+def plan_shards(items: list[Item], shard_size: int) -> list[list[int]]:
+    """Indices of ``items`` per shard: sorted by (duration, id), cut every ``shard_size``."""
+    if shard_size < 1:
+        raise DatasetError(f"shard_size must be >= 1, got {shard_size}.")
+    order = sorted(range(len(items)), key=lambda i: (items[i].duration, items[i].id))
+    return [order[i : i + shard_size] for i in range(0, len(order), shard_size)]
+
+
+def shards_of_rank(num_shards: int, rank: Rank) -> list[int]:
+    return list(range(rank.rank, num_shards, rank.world_size))
+
+
+def load_or_create_plan(out: Path, source: str | os.PathLike, shard_size: int, rank: Rank) -> dict:
+    """The run's plan: created by rank 0 on the first run, read back by everyone (and on resume)."""
+    path = out / "plan.json"
+    if rank.rank == 0 and not path.exists():
+        items = list_items(source)
+        plan = {
+            "version": PLAN_VERSION, "source": str(Path(source).resolve()), "shard_size": shard_size,
+            "items": [asdict(item) for item in items], "shards": plan_shards(items, shard_size),
+        }
+        _write_json(path, plan)
+    _barrier(rank)
+    plan = json.loads(path.read_text())
+    if plan.get("version") != PLAN_VERSION or plan.get("source") != str(Path(source).resolve()):
+        raise DatasetError(
+            f"{out} holds the plan of another run ({plan.get('source')}); pass a new --out directory, "
+            "or the same source to resume."
+        )
+    return plan
+
+
+# -- audio loading in DataLoader workers -----------------------------------------------------------
+class AudioItems(Dataset):
+    """``[i] -> (i, waveform [S] at the model rate)``, or ``(i, message)`` for an unusable file."""
+
+    def __init__(self, items: list[Item], sample_rate: int) -> None:
+        self.items, self.sample_rate = items, sample_rate
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | str]:
+        try:
+            return index, to_mono_items(self.items[index].audio, None, self.sample_rate)[0]
+        except HACError as err:
+            return index, str(err)
+
+
+def _as_list(batch: list) -> list:
+    return batch
+
+
+def bucket_batches(shard: list[int], items: list[Item], batch_size: int, batch_seconds: float) -> Iterator[list[int]]:
+    """Consecutive length-sorted items, at most ``batch_size`` and ``batch_seconds`` of padded audio each."""
+    batch: list[int] = []
+    for index in sorted(shard, key=lambda i: items[i].duration):
+        longest = max([items[i].duration for i in batch] + [items[index].duration])
+        if batch and (len(batch) == batch_size or longest * (len(batch) + 1) > batch_seconds):
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch
+
+
+# -- shard files ------------------------------------------------------------------------------------
+def shard_path(out: Path, shard: int) -> Path:
+    return out / "shards" / f"shard-{shard:06d}.npz"
+
+
+def write_shard(path: Path, ids: list[str], tokens: list[HACTokens], failed: dict[str, str]) -> None:
+    """Items' tokens concatenated along time per stream, with ``offsets [n + 1]`` into frames; atomic."""
+    arrays: dict[str, np.ndarray] = {"ids": np.array(ids, dtype=np.str_)}
+    if tokens:
+        first = tokens[0]
+        id_dtype = np.int16 if max(first.vocab_sizes.values()) <= 2**15 else np.int32
+        for name in first.streams():
+            arrays[name] = np.concatenate([t.numpy()[name][0] for t in tokens], axis=-1).astype(id_dtype)
+        lengths = np.array([int(t.lengths[0]) for t in tokens], dtype=np.int64)
+        arrays |= {
+            "lengths": lengths, "offsets": np.concatenate([[0], np.cumsum(lengths)]),
+            "sample_lengths": np.array([int(t.sample_lengths[0]) for t in tokens], dtype=np.int64),
+            "sample_rate": np.int64(first.sample_rate), "frame_rate": np.float64(first.frame_rate),
+            "model": np.str_(first.model or ""),
+            "vocab_names": np.array(list(first.vocab_sizes), dtype=np.str_),
+            "vocab_values": np.array(list(first.vocab_sizes.values()), dtype=np.int64),
+        }
+    arrays["failed_ids"] = np.array(list(failed), dtype=np.str_)
+    arrays["failed_errors"] = np.array(list(failed.values()), dtype=np.str_)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+
+
+def read_shard(path: str | os.PathLike) -> dict[str, HACTokens]:
+    """Item id -> its ``HACTokens`` (B = 1), from a shard file written by :func:`write_shard`."""
+    with np.load(path, allow_pickle=False) as data:
+        if "offsets" not in data.files:
+            return {}
+        offsets = data["offsets"]
+        vocab = dict(zip(data["vocab_names"].tolist(), data["vocab_values"].tolist()))
+        result = {}
+        for i, item_id in enumerate(data["ids"].tolist()):
+            streams = {
+                name: torch.from_numpy(data[name][..., offsets[i] : offsets[i + 1]].astype(np.int64))[None]
+                for name in ("lexical", "phonetic", "acoustic") if name in data.files
+            }
+            result[item_id] = HACTokens(
+                lexical=streams.get("lexical"), phonetic=streams.get("phonetic"), acoustic=streams.get("acoustic"),
+                lengths=torch.tensor([int(data["lengths"][i])]),
+                sample_lengths=torch.tensor([int(data["sample_lengths"][i])]),
+                sample_rate=int(data["sample_rate"]), frame_rate=float(data["frame_rate"]),
+                model=str(data["model"]) or None, vocab_sizes=vocab,
+            )
+    return result
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+# -- the run -----------------------------------------------------------------------------------------
+def rank_from_env() -> Rank:
+    """Rank, world size and local rank as ``torchrun`` sets them (one process without it)."""
+    env = os.environ
+    return Rank(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+
+
+def _barrier(rank: Rank) -> None:
+    if rank.world_size > 1 and dist.is_initialized():
+        dist.barrier()
+
+
+def _encode_batch(tok: HACTokenizer, waveforms: list[torch.Tensor], settings: Settings) -> list[HACTokens]:
+    options = {"streams": settings.streams, "window_seconds": settings.window_seconds,
+               "overlap_seconds": settings.overlap_seconds}
+    return [t.to("cpu") for t in tok.encode(waveforms, **options).unbatch()]
+
+
+def tokenize_dataset(
+    tok: HACTokenizer,
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    settings: Settings = Settings(),
+    rank: Rank = Rank(),
+    on_shard_written: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Tokenize this rank's pending shards of ``source`` into ``out``; returns the shards it wrote.
+
+    Call on every rank (``torch.distributed`` initialised when ``world_size > 1``); rank 0 writes
+    ``index.json`` once all ranks are done. ``on_shard_written(shard)`` runs after each shard file lands.
+    """
+    out = Path(out)
+    plan = load_or_create_plan(out, source, settings.shard_size, rank)
+    items = [Item(**row) for row in plan["items"]]
+    pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s).exists()]
+    batches = [
+        (shard, batch) for shard in pending
+        for batch in bucket_batches(plan["shards"][shard], items, settings.batch_size, settings.batch_seconds)
+    ]
+    loader = DataLoader(
+        AudioItems(items, tok.sample_rate), batch_sampler=[b for _, b in batches], collate_fn=_as_list,
+        num_workers=settings.num_workers, persistent_workers=False,
+    )
+    remaining = {shard: len(plan["shards"][shard]) for shard in pending}
+    done: dict[int, dict[str, HACTokens | str]] = {shard: {} for shard in pending}
+    written = []
+    total = sum(remaining.values())
+    with tqdm(total=total, desc=f"rank {rank.rank}", unit="item", disable=not settings.progress,
+              position=rank.local_rank) as bar:
+        for (shard, _), loaded in zip(batches, loader):
+            done[shard] |= _encode_loaded(tok, items, loaded, settings)
+            remaining[shard] -= len(loaded)
+            bar.update(len(loaded))
+            if remaining[shard] == 0:
+                _finish_shard(out, shard, plan["shards"][shard], items, done.pop(shard))
+                written.append(shard)
+                _write_json(out / f"index-rank-{rank.rank}.json", {"rank": rank.rank, "shards_written": written})
+                if on_shard_written is not None:
+                    on_shard_written(shard)
+    _barrier(rank)
+    if rank.rank == 0:
+        write_index(out, plan)
+    return written
+
+
+def _encode_loaded(
+    tok: HACTokenizer, items: list[Item], loaded: list[tuple[int, torch.Tensor | str]], settings: Settings
+) -> dict[str, HACTokens | str]:
+    """Tokens (or an error message) per item id; a failing batch is retried item by item."""
+    results: dict[str, HACTokens | str] = {items[i].id: w for i, w in loaded if isinstance(w, str)}
+    good = [(i, w) for i, w in loaded if not isinstance(w, str)]
+    try:
+        tokens = _encode_batch(tok, [w for _, w in good], settings) if good else []
+        results |= {items[i].id: t for (i, _), t in zip(good, tokens)}
+    except HACError:
+        for i, w in good:
+            try:
+                results[items[i].id] = _encode_batch(tok, [w], settings)[0]
+            except HACError as err:
+                results[items[i].id] = str(err)
+    return results
+
+
+def _finish_shard(out: Path, shard: int, members: list[int], items: list[Item], results: dict) -> None:
+    ids = [items[i].id for i in members if not isinstance(results[items[i].id], str)]
+    failed = {items[i].id: results[items[i].id] for i in members if isinstance(results[items[i].id], str)}
+    write_shard(shard_path(out, shard), ids, [results[i] for i in ids], failed)
+
+
+def write_index(out: Path, plan: dict) -> dict:
+    """``index.json``: per shard its file, item ids, frames and failures; ``complete`` once all exist."""
+    shards = []
+    for shard in range(len(plan["shards"])):
+        path = shard_path(out, shard)
+        if not path.exists():
+            continue
+        with np.load(path, allow_pickle=False) as data:
+            ids = data["ids"].tolist()
+            frames = int(data["lengths"].sum()) if "lengths" in data.files else 0
+            failed = dict(zip(data["failed_ids"].tolist(), data["failed_errors"].tolist()))
+        shards.append({"shard": shard, "file": str(path.relative_to(out)), "ids": ids, "frames": frames, "failed": failed})
+    index = {
+        "complete": len(shards) == len(plan["shards"]), "num_shards": len(plan["shards"]),
+        "num_items": sum(len(s["ids"]) for s in shards),
+        "num_failed": sum(len(s["failed"]) for s in shards), "shards": shards,
+    }
+    _write_json(out / "index.json", index)
+    return index
+
+
+def run_from_env(tok_factory: Callable[[str], HACTokenizer], source: str, out: str, device: str,
+                 settings: Settings) -> list[int]:
+    """Entry point for the CLI: joins the process group ``torchrun`` describes, picks this rank's device."""
+    rank = rank_from_env()
+    started = rank.world_size > 1 and not dist.is_initialized()
+    if started:
+        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+    try:
+        if device == "cuda" and rank.world_size > 1:
+            device = f"cuda:{rank.local_rank}"
+        return tokenize_dataset(tok_factory(device), source, out, settings, rank)
+    finally:
+        if started:
+            dist.destroy_process_group()
+
