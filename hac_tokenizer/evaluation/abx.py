@@ -54,7 +54,9 @@ def frame_index(time: float, frame_rate: float) -> int:
     return max(0, math.ceil(time * frame_rate - 0.5))
 
 
-def triphones(utterance: int, phones: Sequence[Interval], speaker: str, num_frames: int, frame_rate: float) -> list[Triphone]:
+def triphones(
+    utterance: int, phones: Sequence[Interval], speaker: str, num_frames: int, frame_rate: float
+) -> list[Triphone]:
     """Every triphone of one utterance's phone alignment that covers at least one frame."""
     items = []
     for left, centre, right in zip(phones, phones[1:], phones[2:]):
@@ -82,7 +84,9 @@ class Triplets:
 
 def _cells(items: Sequence[Triphone], mode: Mode):
     """Yield (phone pair, As, Bs, Xs) per cell; A/B/X are lists of item indices."""
-    index: dict[tuple[str, str], dict[str, dict[str, list[int]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    index: dict[tuple[str, str], dict[str, dict[str, list[int]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
     for i, item in enumerate(items):
         index[item.context][item.speaker][item.phone].append(i)
     for by_speaker in index.values():
@@ -123,7 +127,8 @@ def sample_triplets(
     if not rows:
         raise EvaluationError(
             f"no {mode}-speaker ABX triplet: needs two triphones sharing a context with different central phones"
-            + (" and a second speaker" if mode == "across" else "") + " (use more or longer utterances)."
+            + (" and a second speaker" if mode == "across" else "")
+            + " (use more or longer utterances)."
         )
     table = np.asarray(rows, dtype=np.int64)
     if len(table) > max_triplets:
@@ -169,9 +174,13 @@ def _pair_distances(features: Sequence[Tensor], pairs: np.ndarray, device, chunk
     return out
 
 
-def abx_error(features: Sequence[Tensor], triplets: Triplets, device: torch.device | str = "cpu", chunk: int = 2048) -> float:
+def abx_error(
+    features: Sequence[Tensor], triplets: Triplets, device: torch.device | str = "cpu", chunk: int = 2048
+) -> float:
     """ABX error rate of ``triplets`` with ``features[item] [F_item, D]``, aggregated as the module says."""
-    pairs = np.unique(np.concatenate([np.stack([triplets.a, triplets.x], 1), np.stack([triplets.b, triplets.x], 1)]), axis=0)
+    pairs = np.unique(
+        np.concatenate([np.stack([triplets.a, triplets.x], 1), np.stack([triplets.b, triplets.x], 1)]), axis=0
+    )
     distance = _pair_distances(features, pairs, device, chunk)
     d_ax = np.array([distance[(a, x)] for a, x in zip(triplets.a, triplets.x)])
     d_bx = np.array([distance[(b, x)] for b, x in zip(triplets.b, triplets.x)])

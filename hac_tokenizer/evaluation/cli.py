@@ -53,20 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hac-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", default=None, help="registry name or checkpoint directory (default: the bundled model)")
+    parser.add_argument(
+        "--model", default=None, help="registry name or checkpoint directory (default: the bundled model)"
+    )
     parser.add_argument("--manifest", required=True, help="JSONL manifest with phone/word alignments and speakers")
     parser.add_argument("--out", required=True, help="output directory for metrics.json, report.md and plots")
     parser.add_argument("--split", default=None, help="only entries of this split (e.g. test)")
     parser.add_argument("--max-utterances", type=int, default=None, help="evaluate the first N entries only")
-    parser.add_argument("--metrics", type=_csv(METRIC_GROUPS), default=METRIC_GROUPS, help="comma-separated groups (default: all)")
     parser.add_argument(
-        "--ablations", type=_csv(), default=("lexical+phonetic", "acoustic"),
-        help="comma-separated stream subsets to decode from, streams joined by '+' (default: lexical+phonetic,acoustic)",
+        "--metrics", type=_csv(METRIC_GROUPS), default=METRIC_GROUPS, help="comma-separated groups (default: all)"
+    )
+    parser.add_argument(
+        "--ablations",
+        type=_csv(),
+        default=("lexical+phonetic", "acoustic"),
+        help="comma-separated stream subsets to decode from, streams joined by '+' "
+        "(default: lexical+phonetic,acoustic)",
     )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto", help="auto (cuda when present), cpu, cuda, cuda:1, ...")
     parser.add_argument(
-        "--min-word-count", type=int, default=2,
+        "--min-word-count",
+        type=int,
+        default=2,
         help="word types with fewer segments are not candidates (default 2: a word seen once is trivially detected)",
     )
     parser.add_argument("--abx-max-triplets", type=int, default=5000)
@@ -88,12 +97,17 @@ def run(args: argparse.Namespace) -> Path:
     entries = read_manifest(args.manifest, split=args.split)[: args.max_utterances]
     streams = tuple(tuple(s.split("+")) for s in args.ablations)
     options = EvalOptions(
-        metrics=args.metrics, batch_size=args.batch_size, ablations=streams,
-        min_word_count=args.min_word_count, abx_max_triplets=args.abx_max_triplets, seed=args.seed,
+        metrics=args.metrics,
+        batch_size=args.batch_size,
+        ablations=streams,
+        min_word_count=args.min_word_count,
+        abx_max_triplets=args.abx_max_triplets,
+        seed=args.seed,
     )
     with tqdm(total=len(entries), desc="encode/decode", unit="utt", disable=args.quiet) as bar:
         collected = collect_manifest(tok, entries, options, bar.update)
     with tqdm(total=len(options.metrics), desc="metrics", unit="group", disable=args.quiet) as bar:
+
         def step(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update()

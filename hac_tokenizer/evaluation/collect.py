@@ -47,7 +47,9 @@ def decode_streams(tok: HACTokenizer, tokens: HACTokens, streams: Sequence[str])
     """Decode from ``streams`` only: ``Z_Q`` is the sum of their embeddings, the others contribute nothing."""
     missing = [s for s in streams if getattr(tokens, s) is None]
     if missing or not streams:
-        raise EvaluationError(f"cannot decode from streams {tuple(streams)}: the tokens lack {missing or 'any stream'}.")
+        raise EvaluationError(
+            f"cannot decode from streams {tuple(streams)}: the tokens lack {missing or 'any stream'}."
+        )
     num_frames = tokens.num_frames
     lengths = tokens.lengths.to(tok.device)
     mask = length_mask(lengths, num_frames) if bool((lengths != num_frames).any()) else None
@@ -70,7 +72,10 @@ def token_features(tok: HACTokenizer, tokens: HACTokens) -> dict[str, Tensor]:
             if codes is not None:
                 out[name] = F.normalize(stream.vq.codebook(codes.clamp_min(0)).float(), dim=-1)
         if tokens.acoustic is not None:
-            layers = [F.normalize(layer.codebook(c.clamp_min(0)).float(), dim=-1) for layer, c in zip(model.acoustic.layers, tokens.acoustic.unbind(1))]
+            layers = [
+                F.normalize(layer.codebook(c.clamp_min(0)).float(), dim=-1)
+                for layer, c in zip(model.acoustic.layers, tokens.acoustic.unbind(1))
+            ]
             out["acoustic"] = torch.cat(layers, dim=-1)
     return out
 
@@ -104,7 +109,9 @@ def _decode_all(tok: HACTokenizer, tokens: HACTokens, decodes: Mapping[str, tupl
     }
 
 
-def _utterance(entry: ManifestEntry, tokens: HACTokens, features: Mapping[str, Tensor], b: int, frame_rate: float) -> Utterance:
+def _utterance(
+    entry: ManifestEntry, tokens: HACTokens, features: Mapping[str, Tensor], b: int, frame_rate: float
+) -> Utterance:
     """Item ``b`` of a batch, cut to its valid frames."""
     t = int(tokens.lengths[b])
     return Utterance(
@@ -136,7 +143,9 @@ def collect(
                 scores = options.metrics.score(reference, estimates, tok.sample_rate)
                 utterance.scores = dict(zip(decoded, scores))
             if len(examples) < options.example_count:
-                examples.append({"original": audio[b].numpy(), **{n: r.unbatch()[b].cpu().numpy() for n, r in decoded.items()}})
+                examples.append(
+                    {"original": audio[b].numpy(), **{n: r.unbatch()[b].cpu().numpy() for n, r in decoded.items()}}
+                )
             utterances.append(utterance)
         progress(len(batch))
     return Collected(utterances, examples)

@@ -80,8 +80,13 @@ def magnitude(audio: Tensor, window: int) -> Tensor:
     shape = audio.shape[:-1]
     flat = audio.reshape(-1, audio.shape[-1]).float()
     spec = torch.stft(
-        flat, n_fft=window, hop_length=window // 4, window=_sqrt_hann(window, audio.device),
-        center=True, pad_mode="constant", return_complex=True,
+        flat,
+        n_fft=window,
+        hop_length=window // 4,
+        window=_sqrt_hann(window, audio.device),
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
     ).abs()
     return spec.reshape(*shape, *spec.shape[-2:])
 
@@ -89,18 +94,24 @@ def magnitude(audio: Tensor, window: int) -> Tensor:
 def _batch_shape(reference: Tensor, estimate: Tensor) -> torch.Size:
     """Leading shape of a comparison; one reference ``[S]`` may be compared with several estimates ``[K, S]``."""
     if reference.shape[-1] != estimate.shape[-1]:
-        raise EvaluationError(f"reference has {reference.shape[-1]} samples and estimate {estimate.shape[-1]}; trim both to one length.")
+        raise EvaluationError(
+            f"reference has {reference.shape[-1]} samples and estimate {estimate.shape[-1]}; trim both to one length."
+        )
     if reference.shape[-1] == 0:
         raise EvaluationError("cannot score empty audio.")
     try:
         return torch.broadcast_shapes(reference.shape[:-1], estimate.shape[:-1])
     except RuntimeError as err:
-        raise EvaluationError(f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} do not broadcast.") from err
+        raise EvaluationError(
+            f"reference {tuple(reference.shape)} and estimate {tuple(estimate.shape)} do not broadcast."
+        ) from err
 
 
 def _check_pair(reference: Tensor, estimate: Tensor) -> None:
     if reference.dim() != 1 or reference.shape != estimate.shape:
-        raise EvaluationError(f"expected two [S] signals of one length, got {tuple(reference.shape)} and {tuple(estimate.shape)}.")
+        raise EvaluationError(
+            f"expected two [S] signals of one length, got {tuple(reference.shape)} and {tuple(estimate.shape)}."
+        )
     if reference.shape[-1] == 0:
         raise EvaluationError("cannot score empty audio.")
 
@@ -221,7 +232,9 @@ def default_metrics() -> ReconstructionMetrics:
     pairwise: dict[str, Metric] = {"pesq_wb": pesq_wb, "stoi": stoi}
     if visqol_available():
         pairwise["visqol"] = Visqol()
-    return ReconstructionMetrics({"mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr}, pairwise)
+    return ReconstructionMetrics(
+        {"mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr}, pairwise
+    )
 
 
 def visqol_available() -> bool:

@@ -48,7 +48,9 @@ def plot_pnmi_layers(pnmi: Mapping, path: Path) -> None:
     fig = _figure()
     ax = fig.add_subplot()
     names = list(pnmi)
-    bars = ax.bar(range(len(names)), [pnmi[n]["all"] for n in names], color=["C0" if "." not in n else "C2" for n in names])
+    bars = ax.bar(
+        range(len(names)), [pnmi[n]["all"] for n in names], color=["C0" if "." not in n else "C2" for n in names]
+    )
     ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
     ax.set_ylabel("PNMI")
@@ -101,8 +103,14 @@ def plot_spectrograms(example: Mapping[str, np.ndarray], sample_rate: int, path:
     for ax, (name, audio) in zip(axes, example.items()):
         spectrogram = _log_spectrogram(np.asarray(audio, dtype=np.float64))
         seconds = spectrogram.shape[1] * SPECTROGRAM_HOP / sample_rate
-        ax.imshow(spectrogram, origin="lower", aspect="auto", vmin=-100, vmax=max(-60.0, float(spectrogram.max())),
-                  extent=(0, seconds, 0, sample_rate / 2000))
+        ax.imshow(
+            spectrogram,
+            origin="lower",
+            aspect="auto",
+            vmin=-100,
+            vmax=max(-60.0, float(spectrogram.max())),
+            extent=(0, seconds, 0, sample_rate / 2000),
+        )
         ax.set_ylabel("kHz")
         ax.set_title(name, fontsize=9)
     axes[-1].set_xlabel("seconds")
@@ -178,23 +186,33 @@ def _probe_section(probes) -> list[str]:
 
     rows = [[s, cell(probes["speaker"][s]), cell(probes["phone"][s])] for s in probes["speaker"]]
     notes = sorted({r["skipped"] for kind in ("speaker", "phone") for r in probes[kind].values() if "skipped" in r})
-    return ["## Disentanglement probes (linear, test accuracy)", "", _table(["stream", "speaker", "phone"], rows), "",
-            *[f"skipped: {n}" for n in notes], ""]
+    return [
+        "## Disentanglement probes (linear, test accuracy)",
+        "",
+        _table(["stream", "speaker", "phone"], rows),
+        "",
+        *[f"skipped: {n}" for n in notes],
+        "",
+    ]
 
 
 def write_markdown(metrics: Mapping, plots: Sequence[str], path: Path) -> None:
     lines = [f"# hac-eval report: {metrics['model']}", ""]
     if metrics.get("placeholder"):
         lines += ["**This model is an UNTRAINED PLACEHOLDER (random weights): these are random-init numbers.**", ""]
-    lines += [
+    manifest = (
         f"Manifest `{metrics.get('manifest', '?')}`: {metrics['utterances']} utterances, {metrics['seconds']:.1f} s, "
-        f"{metrics['speakers']} speakers, languages {', '.join(metrics['languages'])}.", "",
-    ]
+    )
+    lines += [manifest + f"{metrics['speakers']} speakers, languages {', '.join(metrics['languages'])}.", ""]
     lines += _linguistics_section(metrics)
     lines += _abx_section(metrics.get("abx"))
     lines += _reconstruction_section(metrics.get("reconstruction"))
     lines += _probe_section(metrics.get("probes"))
-    skipped = [f"- {name}: {section['skipped']}" for name, section in metrics.items() if isinstance(section, Mapping) and "skipped" in section]
+    skipped = [
+        f"- {name}: {section['skipped']}"
+        for name, section in metrics.items()
+        if isinstance(section, Mapping) and "skipped" in section
+    ]
     if skipped:
         lines += ["## Skipped", "", *skipped, ""]
     lines += ["## Plots", "", *(f"![{Path(p).stem}]({p})" for p in plots), ""]
@@ -202,7 +220,9 @@ def write_markdown(metrics: Mapping, plots: Sequence[str], path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
-def write_report(metrics: Mapping, examples: Sequence[Mapping[str, np.ndarray]], sample_rate: int, out: str | os.PathLike) -> Path:
+def write_report(
+    metrics: Mapping, examples: Sequence[Mapping[str, np.ndarray]], sample_rate: int, out: str | os.PathLike
+) -> Path:
     """Write metrics.json, the plots the metrics allow, and report.md into ``out``; returns report.md's path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

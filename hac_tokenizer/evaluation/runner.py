@@ -22,7 +22,7 @@ from ..tokenizer import HACTokenizer
 from ..tokens import STREAMS
 from .abx import abx_error, frame_index, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
-from .collect import CollectOptions, Collected, Utterance, acoustic_layers, collect
+from .collect import Collected, CollectOptions, Utterance, acoustic_layers, collect
 from .errors import EvaluationError
 from .pnmi import pnmi
 from .probes import phone_probe, speaker_probe
@@ -30,7 +30,10 @@ from .reconstruction import default_metrics
 from .word_detection import WordSegment, word_detection
 
 METRIC_GROUPS = ("pnmi", "word_detection", "abx", "codebook", "reconstruction", "probes")
-FEATURES = "token embeddings: L2-normalised codebook vectors in each quantizer's lookup space (acoustic: RVQ layers concatenated)"
+FEATURES = (
+    "token embeddings: L2-normalised codebook vectors in each quantizer's lookup space "
+    "(acoustic: RVQ layers concatenated)"
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,10 @@ def word_metrics(utterances: Sequence[Utterance], frame_rate: float, min_word_co
     out = {}
     for stream in frame_streams(utterances[0]):
         segments = [
-            WordSegment(f"{u.entry.language}:{w.label}", frame_streams(u)[stream][frame_index(w.start, frame_rate) : frame_index(w.end, frame_rate)])
+            WordSegment(
+                f"{u.entry.language}:{w.label}",
+                frame_streams(u)[stream][frame_index(w.start, frame_rate) : frame_index(w.end, frame_rate)],
+            )
             for u in utterances
             for w in u.entry.words
         ]
@@ -148,22 +154,29 @@ def reconstruction_summary(utterances: Sequence[Utterance]) -> dict:
         for metric in utterances[0].scores[decode]:
             values = [u.scores[decode][metric] for u in utterances]
             ok = [v for v in values if v is not None and math.isfinite(v)]
-            out[decode][metric] = {"mean": float(np.mean(ok)) if ok else None, "count": len(ok), "failed": len(values) - len(ok)}
+            out[decode][metric] = {
+                "mean": float(np.mean(ok)) if ok else None,
+                "count": len(ok),
+                "failed": len(values) - len(ok),
+            }
     return out
+
+
+def _stream_probes(utterances: Sequence[Utterance], stream: str, options: EvalOptions, device) -> tuple[dict, dict]:
+    """Speaker and phone probe results of one stream (each ``{"skipped": why}`` when the data cannot support it)."""
+    speakers = [u.entry.speaker for u in utterances]
+    pooled = torch.stack([u.features[stream].mean(0) for u in utterances]).to(device)  # [U, d]
+    frames = [u.features[stream].to(device) for u in utterances]
+    split = (options.probe_test_fraction, options.seed)
+    speaker = _guarded(lambda: speaker_probe(pooled, speakers, *split).to_dict())
+    phone = _guarded(lambda: phone_probe(frames, [u.phones for u in utterances], *split).to_dict())
+    return speaker, phone
 
 
 def probe_metrics(utterances: Sequence[Utterance], options: EvalOptions, device) -> dict:
     out: dict = {"speaker": {}, "phone": {}, "features": FEATURES}
     for stream in utterances[0].features:
-        pooled = torch.stack([u.features[stream].mean(0) for u in utterances]).to(device)
-        speakers = [u.entry.speaker for u in utterances]
-        out["speaker"][stream] = _guarded(
-            lambda: speaker_probe(pooled, speakers, options.probe_test_fraction, options.seed).to_dict()
-        )
-        frames = [u.features[stream].to(device) for u in utterances]
-        out["phone"][stream] = _guarded(
-            lambda: phone_probe(frames, [u.phones for u in utterances], options.probe_test_fraction, options.seed).to_dict()
-        )
+        out["speaker"][stream], out["phone"][stream] = _stream_probes(utterances, stream, options, device)
     return out
 
 

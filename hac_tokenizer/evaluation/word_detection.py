@@ -85,7 +85,9 @@ def word_detection(
     word_names, word_of_segment = np.unique([s.word for s in segments], return_inverse=True)
     segments_per_word = np.bincount(word_of_segment, minlength=len(word_names))
     if segments_per_word.max() < min_word_count:
-        raise EvaluationError(f"no word type occurs {min_word_count} times; lower min_word_count or use more utterances.")
+        raise EvaluationError(
+            f"no word type occurs {min_word_count} times; lower min_word_count or use more utterances."
+        )
     seg_ids, tokens = _presence(segments)
     token_names, token_ids = np.unique(tokens, return_inverse=True)
     segments_per_token = np.bincount(token_ids, minlength=len(token_names))
@@ -103,7 +105,9 @@ def word_detection(
     np.maximum.at(best, toks, f1)
     order = np.argsort(-f1, kind="stable")[:top_k]
     top = [
-        Detector(int(token_names[toks[i]]), str(word_names[words[i]]), float(f1[i]), float(precision[i]), float(recall[i]))
+        Detector(
+            int(token_names[toks[i]]), str(word_names[words[i]]), float(f1[i]), float(precision[i]), float(recall[i])
+        )
         for i in order
     ]
     return WordDetectionResult(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hac_tokenizer.audio import save_audio
 from hac_tokenizer.manifest import Interval, ManifestEntry, write_manifest
-
-import torch
 
 RATE = 16000
 PHONE_HZ = {"a": 300.0, "e": 500.0, "i": 800.0, "o": 1200.0, "s": 0.0}  # 0 Hz: a noise burst
@@ -17,7 +16,7 @@ SPEAKERS = {"spk1": 1.0, "spk2": 1.3, "spk3": 0.8}  # pitch factor of each synth
 
 
 def _phone_audio(phone: str, seconds: float, speaker: float, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(int(round(seconds * RATE))) / RATE
+    t = np.arange(round(seconds * RATE)) / RATE
     if PHONE_HZ[phone] == 0.0:
         return 0.2 * rng.standard_normal(len(t))
     base = PHONE_HZ[phone] * speaker
@@ -38,8 +37,15 @@ def synthetic_entry(root, index: int, language: str, speaker: str, rng: np.rando
     path = root / f"utt{index:03d}.wav"
     save_audio(path, torch.from_numpy(audio), RATE)
     return ManifestEntry(
-        id=f"utt{index:03d}", audio=path, duration=len(audio) / RATE, language=language, speaker=speaker,
-        text=" ".join(w.label for w in words), split="test", words=tuple(words), phones=tuple(phones),
+        id=f"utt{index:03d}",
+        audio=path,
+        duration=len(audio) / RATE,
+        language=language,
+        speaker=speaker,
+        text=" ".join(w.label for w in words),
+        split="test",
+        words=tuple(words),
+        phones=tuple(phones),
     )
 
 
@@ -48,7 +54,5 @@ def synthetic_manifest(tmp_path_factory):
     """12 utterances, 3 speakers, 2 languages, about 1.2 s each."""
     root = tmp_path_factory.mktemp("synthetic")
     rng = np.random.default_rng(0)
-    entries = [
-        synthetic_entry(root, i, ("en", "fr")[i % 2], sorted(SPEAKERS)[i % 3], rng) for i in range(12)
-    ]
+    entries = [synthetic_entry(root, i, ("en", "fr")[i % 2], sorted(SPEAKERS)[i % 3], rng) for i in range(12)]
     return write_manifest(root / "test.jsonl", entries)

@@ -26,7 +26,9 @@ def features_for(items, prototypes, noise, seed=0):
     g = torch.Generator().manual_seed(seed)
     speaker_offset = {"s1": torch.zeros(16), "s2": 0.3 * torch.randn(16, generator=g)}
     return [
-        prototypes[item.phone] + speaker_offset[item.speaker] + noise * torch.randn(item.end - item.start, 16, generator=g)
+        prototypes[item.phone]
+        + speaker_offset[item.speaker]
+        + noise * torch.randn(item.end - item.start, 16, generator=g)
         for item in items
     ]
 
@@ -68,7 +70,11 @@ def test_dtw_matches_a_direct_dynamic_program():
     total[0, 0] = 0
     for i in range(1, 5):
         for j in range(1, 8):
-            options = [(total[i - 1, j - 1], steps[i - 1, j - 1]), (total[i - 1, j], steps[i - 1, j]), (total[i, j - 1], steps[i, j - 1])]
+            options = [
+                (total[i - 1, j - 1], steps[i - 1, j - 1]),
+                (total[i - 1, j], steps[i - 1, j]),
+                (total[i, j - 1], steps[i, j - 1]),
+            ]
             best, length = min(options, key=lambda o: o[0])
             total[i, j], steps[i, j] = best + float(cost[i - 1, j - 1]), length + 1
     assert float(dtw_distance([a], [b])[0]) == pytest.approx(total[4, 7] / steps[4, 7], rel=1e-5)

@@ -15,13 +15,27 @@ def test_help_lists_every_metric():
     text = build_parser().format_help()
     for group in METRIC_GROUPS:
         assert group in text
-    for metric in ("PNMI", "F1", "ABX", "perplexity", "bitrate", "mel distance", "SI-SDR", "PESQ", "STOI", "ViSQOL", "speaker"):
+    for metric in (
+        "PNMI",
+        "F1",
+        "ABX",
+        "perplexity",
+        "bitrate",
+        "mel distance",
+        "SI-SDR",
+        "PESQ",
+        "STOI",
+        "ViSQOL",
+        "speaker",
+    ):
         assert metric.lower() in text.lower()
 
 
 def test_end_to_end_writes_metrics_report_and_plots(tiny_dir, synthetic_manifest, tmp_path):
     out = tmp_path / "eval"
-    code = main(["--model", str(tiny_dir), "--manifest", str(synthetic_manifest), "--out", str(out), "-q", "--batch-size", "4"])
+    code = main(
+        ["--model", str(tiny_dir), "--manifest", str(synthetic_manifest), "--out", str(out), "-q", "--batch-size", "4"]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(METRIC_GROUPS) <= set(metrics)
@@ -50,5 +64,8 @@ def test_bad_input_is_an_error_code(tiny_dir, tmp_path, capsys):
         main(["--manifest", "m", "--out", "o", "--metrics", "nonsense"])
     manifest = tmp_path / "m.jsonl"
     manifest.write_text('{"id": "a", "audio": "a.wav", "duration": 1.0}\n')
-    assert main(["--model", str(tiny_dir), "--manifest", str(manifest), "--out", str(tmp_path), "--ablations", "lexcal"]) == 2
+    assert (
+        main(["--model", str(tiny_dir), "--manifest", str(manifest), "--out", str(tmp_path), "--ablations", "lexcal"])
+        == 2
+    )
     assert "unknown streams ['lexcal']" in capsys.readouterr().err

@@ -29,7 +29,7 @@ def test_random_tokens_give_about_zero_on_a_large_sample():
 
 def test_hand_computed_value():
     # I = H(p) + H(z) - H(p, z) = 1 + H(3/4, 1/4) - H(1/2, 1/4, 1/4) bits, H(p) = 1 bit
-    h = lambda *p: -sum(x * math.log2(x) for x in p)  # noqa: E731
+    h = lambda *p: -sum(x * math.log2(x) for x in p)
     expected = 1 + h(0.75, 0.25) - h(0.5, 0.25, 0.25)
     assert pnmi(["a", "a", "b", "b"], [0, 0, 0, 1]) == pytest.approx(expected)
     assert pnmi(["a", "a", "b", "b"], [0, 1, 0, 1]) == pytest.approx(0.0, abs=1e-12)

@@ -3,7 +3,15 @@ import sys
 import pytest
 import torch
 
-from hac_tokenizer.evaluation import EvaluationError, MissingDependencyError, mel_distance, pesq_wb, si_sdr, stft_distance, stoi
+from hac_tokenizer.evaluation import (
+    EvaluationError,
+    MissingDependencyError,
+    mel_distance,
+    pesq_wb,
+    si_sdr,
+    stft_distance,
+    stoi,
+)
 from hac_tokenizer.evaluation.reconstruction import ReconstructionMetrics, Visqol, mel_filters, visqol_available
 
 RATE = 16000

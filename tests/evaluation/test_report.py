@@ -28,7 +28,9 @@ def test_report_has_tables_and_plots(tmp_path):
 
 
 def test_skipped_groups_are_listed_and_not_plotted(tmp_path):
-    report = write_report(metrics(pnmi={"skipped": "no labelled frames"}, abx={"skipped": "no triplet"}), [], 16000, tmp_path)
+    report = write_report(
+        metrics(pnmi={"skipped": "no labelled frames"}, abx={"skipped": "no triplet"}), [], 16000, tmp_path
+    )
     text = report.read_text()
     assert "- pnmi: no labelled frames" in text and "- abx: no triplet" in text
     assert not (tmp_path / "pnmi_layers.png").exists()
