@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_runs import REPO, tiny_recipe
+from tiny_runs import REPO, make_corpus, tiny_recipe, tiny_teachers
 
+from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.metrics_log import read_metrics
 from hac_tokenizer.training.runtime import start_runtime
@@ -124,7 +125,8 @@ def _step_of(run_dir: Path) -> int | None:
 DDP_WORKER = textwrap.dedent(
     """
     import sys, torch
-    from hac_tokenizer.training.config import TrainConfig
+    from hac_tokenizer.training.cli import main
+from hac_tokenizer.training.config import TrainConfig
     from hac_tokenizer.training.runtime import start_runtime, stop_runtime
     from hac_tokenizer.training.trainer import Trainer
 
@@ -160,3 +162,24 @@ def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     state = load_state(run)
     assert state["step"] == 2 and len(state["ranks"]) == 2
     assert [r["step"] for r in read_metrics(run / "train.csv")] == [1, 2]
+
+
+def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
+    """The paper recipe as shipped (optimiser, losses, teacher kinds), shrunk only in size and pointed at local data."""
+    teachers = tiny_teachers(tmp_path / "teachers")
+    manifest = make_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    overrides = [
+        "model=tiny", f"run_dir={run}", f"data.train_manifests=[{manifest}]", f"data.valid_manifests=[{manifest}]",
+        "data.batch_size=2", "data.clip_seconds=0.32", "data.num_workers=0", "discriminator.periods=[2]",
+        "discriminator.stft_windows=[256]", "discriminator.period_channels=[4, 8]", "discriminator.stft_channels=4",
+        f"teachers.phonetic.path={teachers['phonetic']['path']}", f"teachers.lexical.path={teachers['lexical']['path']}",
+        "steps=2", "log_every=1", "eval_every=2", "eval_batches=1",
+    ]
+    assert main(["--config", str(REPO / "training" / "configs" / "hac-14-l16.yaml"), *overrides]) == 0
+    rows = read_metrics(run / "train.csv")
+    assert [r["step"] for r in rows] == [1, 2]
+    assert rows[0]["lr"] == pytest.approx(1e-4 * 0.999996)
+    assert rows[0]["kd_phonetic"] > 0 and rows[0]["kd_lexical"] > 0
+    assert [r["step"] for r in read_metrics(run / "eval.csv")] == [2]
+    assert load_state(run)["step"] == 2
