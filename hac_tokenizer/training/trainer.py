@@ -23,9 +23,9 @@ from tqdm import tqdm
 from ..errors import CheckpointError, ConfigError
 from ..manifest import read_manifest
 from ..model import HACModel
+from .codebook_upkeep import CodebookUpkeep
 from .config import TrainConfig
 from .data.batch import Batch
-from .codebook_upkeep import CodebookUpkeep
 from .data.loader import ClipLoader
 from .discriminators import DiscriminatorOutput, MultiDiscriminator
 from .losses import MelLoss, discriminator_loss, feature_matching_loss, generator_loss

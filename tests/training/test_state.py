@@ -10,7 +10,12 @@ import torch
 
 from hac_tokenizer.errors import CheckpointError
 from hac_tokenizer.training.state import (
-    capture_rng, load_state, preserved_rng, restore_rng, save_state, state_path,
+    capture_rng,
+    load_state,
+    preserved_rng,
+    restore_rng,
+    save_state,
+    state_path,
 )
 
 

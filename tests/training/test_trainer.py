@@ -14,6 +14,7 @@ import pytest
 import torch
 from tiny_runs import REPO, make_corpus, tiny_recipe, tiny_teachers
 
+from hac_tokenizer.errors import CheckpointError
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.metrics_log import read_metrics
@@ -117,7 +118,7 @@ def test_resume_after_sigkill_is_exact(tmp_path):
 def _step_of(run_dir: Path) -> int | None:
     try:
         state = load_state(run_dir)
-    except Exception:  # caught mid-rename on a slow filesystem: try again
+    except CheckpointError:  # read while being replaced: try again
         return None
     return None if state is None else state["step"]
 
