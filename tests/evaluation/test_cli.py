@@ -31,6 +31,7 @@ def test_help_lists_every_metric():
         assert metric.lower() in text.lower()
 
 
+@pytest.mark.slow  # a few seconds alone; draws four matplotlib figures
 def test_end_to_end_writes_metrics_report_and_plots(tiny_dir, synthetic_manifest, tmp_path):
     out = tmp_path / "eval"
     code = main(
