@@ -1,0 +1,37 @@
+"""Metrics files: CSV rows per split, rows after the resumed step dropped, optional TensorBoard."""
+
+from __future__ import annotations
+
+import pytest
+
+from hac_tokenizer.training.metrics_log import MetricsLog, read_metrics
+
+
+def test_rows_are_appended_per_split(tmp_path):
+    log = MetricsLog(tmp_path, resume_step=0)
+    log.write("train", 1, {"mel": 2.0, "total": 30.0})
+    log.write("train", 2, {"mel": 1.5, "total": 25.0})
+    log.write("eval", 2, {"mel": 1.7})
+    assert read_metrics(tmp_path / "train.csv") == [{"step": 1, "mel": 2.0, "total": 30.0},
+                                                    {"step": 2, "mel": 1.5, "total": 25.0}]
+    assert read_metrics(tmp_path / "eval.csv") == [{"step": 2, "mel": 1.7}]
+
+
+def test_a_resumed_run_drops_rows_logged_after_its_checkpoint(tmp_path):
+    log = MetricsLog(tmp_path, resume_step=0)
+    for step in range(1, 6):
+        log.write("train", step, {"mel": float(step)})
+    MetricsLog(tmp_path, resume_step=3).write("train", 4, {"mel": 40.0})
+    assert [(r["step"], r["mel"]) for r in read_metrics(tmp_path / "train.csv")] == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
+
+
+def test_tensorboard_scalars(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    log = MetricsLog(tmp_path, resume_step=0, tensorboard=True)
+    log.write("train", 1, {"mel": 1.5})
+    log.close()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("train/mel")] == [(1, 1.5)]
