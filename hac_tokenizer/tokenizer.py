@@ -28,6 +28,7 @@ from .windowing import (
     DEFAULT_DECODE_OVERLAP_SECONDS,
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_WINDOW_SECONDS,
+    FileReader,
     decode_windowed,
     encode_windowed,
     open_reader,
@@ -232,6 +233,38 @@ class HACTokenizer:
             acoustic=codes.get("acoustic"),
             lengths=lengths,
             sample_lengths=sample_lengths.to(self.device),
+            sample_rate=self.sample_rate,
+            frame_rate=self.frame_rate,
+            model=self.name,
+            vocab_sizes=self.config.vocab_sizes(),
+        )
+
+    def encode_file(
+        self,
+        path: str | os.PathLike,
+        streams: Sequence[str] | None = None,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    ) -> HACTokens:
+        """Tokens of one audio file of any length, read window by window (B = 1).
+
+        Memory stays flat in the file's length: only one batch of windows of audio is ever loaded
+        (``encode(path)`` loads the whole file first). A file of at most one window gives exactly the
+        tokens of ``encode(path)`` when it is at 16 kHz; other rates are resampled per window.
+        """
+        wanted = self._check_streams(streams)
+        reader = FileReader(str(path), self.sample_rate)
+        with self._lock, torch.inference_mode(), parametrize.cached():
+            windows = window_frames(window_seconds, overlap_seconds, self.frame_rate)
+            part = encode_windowed(self.model, reader, wanted, *windows)
+        codes: dict[str, Tensor] = {}
+        self._place(codes, [0], part, 1, next(iter(part.values())).shape[-1])
+        return HACTokens(
+            lexical=codes.get("lexical"),
+            phonetic=codes.get("phonetic"),
+            acoustic=codes.get("acoustic"),
+            lengths=torch.tensor([codes[wanted[0]].shape[-1]], device=self.device),
+            sample_lengths=torch.tensor([reader.num_samples], device=self.device),
             sample_rate=self.sample_rate,
             frame_rate=self.frame_rate,
             model=self.name,

@@ -112,3 +112,14 @@ def test_file_reader_resamples_windows_like_the_whole_file(tmp_path) -> None:
     assert abs(reader.num_samples - len(whole)) <= 1
     stitched = torch.cat([reader.read(a, a + 4000) for a in range(0, 16000, 4000)]).numpy()
     assert np.abs(stitched[200:-200] - whole[200:16000 - 200]).max() < 1e-3
+
+
+def test_encode_file_streams_a_long_file_like_in_memory_windows(tiny_tokenizer, tmp_path) -> None:
+    audio = chirp(16000 * 3 + 50, seed=8)
+    path = tmp_path / "long.wav"
+    sf.write(path, audio.numpy(), 16000, subtype="FLOAT")
+    from_file = tiny_tokenizer.encode_file(path, window_seconds=1.0, overlap_seconds=0.4)
+    in_memory = tiny_tokenizer.encode(audio, window_seconds=1.0, overlap_seconds=0.4)
+    assert from_file.sample_lengths.tolist() == [len(audio)]
+    for name in STREAMS:
+        assert torch.equal(getattr(from_file, name), getattr(in_memory, name)), name
