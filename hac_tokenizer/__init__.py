@@ -1,8 +1,13 @@
 """hac-tokenizer: Hierarchical Audio Codec speech tokenizer (lexical, phonetic and acoustic tokens)."""
 
 from .config import HACConfig, StreamConfig, TransformerConfig
+from .lm import DelayedLayout, InterleavedLayout, LMLayout, LMVocabulary
 from .tokenizer import HACTokenizer
 from .tokens import PAD_ID, HACAudio, HACTokens
+from .voice import acoustic_mean, swap_acoustic
 
-__all__ = ["HACAudio", "HACConfig", "HACTokenizer", "HACTokens", "PAD_ID", "StreamConfig", "TransformerConfig"]
+__all__ = [
+    "DelayedLayout", "HACAudio", "HACConfig", "HACTokenizer", "HACTokens", "InterleavedLayout", "LMLayout",
+    "LMVocabulary", "PAD_ID", "StreamConfig", "TransformerConfig", "acoustic_mean", "swap_acoustic",
+]
 __version__ = "0.1.0"
