@@ -192,9 +192,11 @@ def measure(tok: HACTokenizer, voices: dict[str, list[ManifestEntry]], pairs: in
 
 def table(report: dict) -> str:
     lines = [
-        f"model {report['model']}: {report['speakers']} held-out speakers, {report['pairs']} pairs, "
-        f"chance {report['chance']:.3f}, probe ceiling {report['probe_ceiling']:.3f} "
-        f"(on original audio {report['probe_on_original_audio']:.3f}), source PNMI {report['source_pnmi']:.3f}",
+        (
+            f"model {report['model']}: {report['speakers']} held-out speakers, {report['pairs']} pairs, "
+            f"chance {report['chance']:.3f}, probe ceiling {report['probe_ceiling']:.3f} "
+            f"(on original audio {report['probe_on_original_audio']:.3f}), source PNMI {report['source_pnmi']:.3f}"
+        ),
         "",
         "| condition | to ref | to src | phn agree | lex agree | phn PNMI |",
         "|---|---|---|---|---|---|",

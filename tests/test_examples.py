@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def run(script: str, *args: object, cwd: Path) -> str:
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+        [sys.executable, str(EXAMPLES / script), *map(str, args)], check=False, cwd=cwd, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout

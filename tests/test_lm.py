@@ -6,13 +6,12 @@ import dataclasses
 
 import pytest
 import torch
+from token_factory import assert_same, random_tokens
 
-from hac_tokenizer import HACConfig, PAD_ID
+from hac_tokenizer import PAD_ID, HACConfig
 from hac_tokenizer.config import tiny_config
 from hac_tokenizer.errors import TokenError
 from hac_tokenizer.lm import DelayedLayout, InterleavedLayout, LMVocabulary
-
-from token_factory import assert_same, random_tokens
 
 CONFIG = tiny_config()  # lexical 32, phonetic 32, 2 x 16 acoustic
 

@@ -6,15 +6,14 @@ import dataclasses
 
 import pytest
 import torch
+from signals import chirp
+from token_factory import assert_same, random_tokens
 
 from hac_tokenizer import PAD_ID
 from hac_tokenizer.audio import load_audio, save_audio
 from hac_tokenizer.cli import main
 from hac_tokenizer.errors import TokenError
 from hac_tokenizer.voice import acoustic_mean, fit_voice_frames, loop_frames, stretch_frames, swap_acoustic
-
-from signals import chirp
-from token_factory import assert_same, random_tokens
 
 
 # -- length fits --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from hac_tokenizer import HACConfig, HACTokens, PAD_ID
+from hac_tokenizer import PAD_ID, HACConfig, HACTokens
 from hac_tokenizer.config import tiny_config
 
 CONFIG = tiny_config()  # lexical 32, phonetic 32, 2 x 16 acoustic
