@@ -7,7 +7,18 @@ from .tokens import PAD_ID, HACAudio, HACTokens
 from .voice import acoustic_mean, swap_acoustic
 
 __all__ = [
-    "DelayedLayout", "HACAudio", "HACConfig", "HACTokenizer", "HACTokens", "InterleavedLayout", "LMLayout",
-    "LMVocabulary", "PAD_ID", "StreamConfig", "TransformerConfig", "acoustic_mean", "swap_acoustic",
+    "PAD_ID",
+    "DelayedLayout",
+    "HACAudio",
+    "HACConfig",
+    "HACTokenizer",
+    "HACTokens",
+    "InterleavedLayout",
+    "LMLayout",
+    "LMVocabulary",
+    "StreamConfig",
+    "TransformerConfig",
+    "acoustic_mean",
+    "swap_acoustic",
 ]
 __version__ = "0.1.0"
