@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -119,12 +120,13 @@ def cmd_convert_voice(args: argparse.Namespace) -> int:
 
 
 def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
-    from .dataset import Settings, run_from_env
+    from .dataset import Settings, rank_from_env, run_from_env
 
     settings = Settings(
         shard_size=args.shard_size, batch_size=args.batch_size, batch_seconds=args.batch_seconds,
         num_workers=args.workers, streams=tuple(args.streams) if args.streams else None,
         window_seconds=args.window_seconds, overlap_seconds=args.overlap_seconds, progress=not args.quiet,
+        fail_fast=args.fail_fast,
     )
 
     def load_on(device: str) -> HACTokenizer:
@@ -132,7 +134,11 @@ def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
         return _load(args)
 
     run_from_env(load_on, args.source, args.out, args.device, settings)
-    return 0
+    if rank_from_env().rank != 0:
+        return 0  # rank 0 wrote index.json after every rank finished, and reports for all
+    index = json.loads((Path(args.out) / "index.json").read_text())
+    failures = [(item_id, error) for shard in index["shards"] for item_id, error in shard["failed"].items()]
+    return _report(index["num_items"] + index["num_failed"], failures)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--streams", nargs="+", default=None, help="subset of lexical phonetic acoustic (default all)")
     ds.add_argument("--window-seconds", type=float, default=30.0, help="longer items are encoded in windows")
     ds.add_argument("--overlap-seconds", type=float, default=5.0, help="overlap of consecutive windows")
+    ds.add_argument("--fail-fast", action="store_true", help="stop at the first unusable item instead of recording it")
     ds.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     model_args(ds)
     ds.set_defaults(func=cmd_tokenize_dataset)

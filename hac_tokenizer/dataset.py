@@ -17,6 +17,7 @@ even with another number of processes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -36,6 +37,7 @@ from .tokenizer import HACTokenizer
 from .tokens import HACTokens
 
 PLAN_VERSION = 1
+log = logging.getLogger("hac_tokenizer")
 
 
 class DatasetError(HACError, ValueError):
@@ -61,6 +63,7 @@ class Settings:
     window_seconds: float | None = 30.0
     overlap_seconds: float = 5.0
     progress: bool = True
+    fail_fast: bool = False  # stop at the first unusable item instead of recording it and going on
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,12 @@ def load_or_create_plan(out: Path, source: str | os.PathLike, shard_size: int, r
         }
         _write_json(path, plan)
     _barrier(rank)
-    plan = json.loads(path.read_text())
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{path} is unreadable ({err}); delete {out} to start the run over.") from err
+    if not isinstance(plan, dict):
+        raise DatasetError(f"{path} is not a tokenize-dataset plan; delete {out} to start the run over.")
     if plan.get("version") != PLAN_VERSION or plan.get("source") != str(Path(source).resolve()):
         raise DatasetError(
             f"{out} holds the plan of another run ({plan.get('source')}); pass a new --out directory, "
@@ -277,7 +285,9 @@ def tokenize_dataset(
     with tqdm(total=total, desc=f"rank {rank.rank}", unit="item", disable=not settings.progress,
               position=rank.local_rank) as bar:
         for (shard, _), loaded in zip(batches, loader):
-            done[shard] |= _encode_loaded(tok, items, loaded, settings)
+            results = _encode_loaded(tok, items, loaded, settings)
+            _log_failures(results, settings.fail_fast)
+            done[shard] |= results
             remaining[shard] -= len(loaded)
             bar.update(len(loaded))
             if remaining[shard] == 0:
@@ -308,6 +318,15 @@ def _encode_loaded(
             except HACError as err:
                 results[items[i].id] = str(err)
     return results
+
+
+def _log_failures(results: dict[str, HACTokens | str], fail_fast: bool) -> None:
+    """Log each item that could not be tokenized (its shard records it too); ``fail_fast`` stops at the first."""
+    for item_id, result in results.items():
+        if isinstance(result, str):
+            if fail_fast:
+                raise DatasetError(f"item {item_id!r}: {result} (stopped by fail_fast; fix or drop the item, then resume).")
+            log.warning("skipped %s: %s", item_id, result)
 
 
 def _finish_shard(out: Path, shard: int, members: list[int], items: list[Item], results: dict) -> None:

@@ -22,6 +22,8 @@ import torch
 from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.audio import save_audio
 from hac_tokenizer.cli import main
+from hac_tokenizer.dataset import DatasetError, tokenize_dataset
+from hac_tokenizer.dataset import Settings as DatasetSettings
 from hac_tokenizer.errors import (
     AudioFileError,
     AudioInputError,
@@ -32,6 +34,7 @@ from hac_tokenizer.errors import (
     ModelNotFoundError,
     TokenError,
 )
+from hac_tokenizer.manifest import ManifestError
 
 from signals import chirp
 from torch_threads import one_torch_thread  # noqa: F401 (fixture)
@@ -351,12 +354,73 @@ def test_from_pretrained_refuses(tiny_tokenizer, tmp_path, make, error, fragment
     assert fragment in str(info.value)
 
 
+# -- tokenize-dataset (Python API) ------------------------------------------------------------------
+def _corpus(d: Path) -> Path:
+    save_audio(d / "corpus" / "a.wav", X, 16000)
+    return d / "corpus"
+
+
+def _manifest(d: Path, text: str) -> Path:
+    (d / "m.jsonl").write_text(text)
+    return d / "m.jsonl"
+
+
+def _out_of_another_run(tok: HACTokenizer, d: Path) -> Path:
+    other = d / "other"
+    save_audio(other / "b.wav", X, 16000)
+    tokenize_dataset(tok, other, d / "out", DATASET_SETTINGS)
+    return _corpus(d)
+
+
+def _corrupt_plan(tok: HACTokenizer, d: Path) -> Path:
+    (d / "out").mkdir()
+    (d / "out" / "plan.json").write_text('{"version": 1, "sou')
+    return _corpus(d)
+
+
+DATASET_SETTINGS = DatasetSettings(shard_size=2, batch_size=2, num_workers=0, progress=False)
+ROW = '{"id": "a", "audio": "a.wav", "duration": 1.0}\n'
+DATASET_ROWS = [
+    pytest.param(lambda tok, d: d / "nowhere", DatasetError, "neither a JSONL manifest nor a directory", id="dataset-missing-source"),
+    pytest.param(lambda tok, d: _corpus(d) / "a.wav", DatasetError, "neither a JSONL manifest", id="dataset-single-file"),
+    pytest.param(lambda tok, d: (d / "empty").mkdir() or d / "empty", DatasetError, "lists no audio items", id="dataset-empty-dir"),
+    pytest.param(lambda tok, d: _manifest(d, ROW + ROW), DatasetError, "appears more than once", id="dataset-duplicate-ids"),
+    pytest.param(lambda tok, d: _manifest(d, ROW + "{broken\n"), ManifestError, "m.jsonl:2: not valid JSON", id="dataset-manifest-json"),
+    pytest.param(lambda tok, d: _manifest(d, '{"id": "a"}\n'), ManifestError, "needs id, audio and duration", id="dataset-manifest-fields"),
+    pytest.param(_out_of_another_run, DatasetError, "holds the plan of another run", id="dataset-out-of-another-run"),
+    pytest.param(_corrupt_plan, DatasetError, "plan.json is unreadable", id="dataset-corrupt-plan"),
+]
+
+
+@pytest.mark.parametrize("make, error, fragment", DATASET_ROWS)
+def test_tokenize_dataset_refuses(tiny_tokenizer, tmp_path, make, error, fragment):
+    source = make(tiny_tokenizer, tmp_path)
+    with pytest.raises(error) as info:
+        tokenize_dataset(tiny_tokenizer, source, tmp_path / "out", DATASET_SETTINGS)
+    assert fragment in str(info.value)
+
+
+def test_tokenize_dataset_records_bad_items_and_goes_on(tiny_tokenizer, tmp_path):
+    corpus = _corpus(tmp_path)
+    for make in (_text_as_wav, _zero_frames_wav, _nan_float_wav):
+        make(corpus)
+    tokenize_dataset(tiny_tokenizer, corpus, tmp_path / "out", DATASET_SETTINGS)
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    failed = {k: v for shard in index["shards"] for k, v in shard["failed"].items()}
+    assert index["complete"] and index["num_items"] == 1 and sorted(failed) == ["empty", "nan", "text"]
+    assert "contains no samples" in failed["empty"] and "NaN" in failed["nan"] and "corrupt" in failed["text"]
+    with pytest.raises(DatasetError, match="stopped by fail_fast"):
+        tokenize_dataset(tiny_tokenizer, corpus, tmp_path / "out2", dataclasses.replace(DATASET_SETTINGS, fail_fast=True))
+
+
 # -- the CLI: a bad file is skipped and reported, or stops the run with --fail-fast -------------------
 CLI_ROWS = [
     pytest.param("encode", _text_as_wav, "corrupt or unsupported", id="cli-encode-not-audio"),
     pytest.param("encode", _zero_frames_wav, "contains no samples", id="cli-encode-empty-file"),
     pytest.param("encode", _nan_float_wav, "NaN or inf", id="cli-encode-nan-file"),
     pytest.param("decode", lambda d: _pickle_npz(None, d), "not an npz archive", id="cli-decode-pickle"),
+    pytest.param("tokenize-dataset", _text_as_wav, "corrupt or unsupported", id="cli-dataset-not-audio"),
+    pytest.param("tokenize-dataset", _nan_float_wav, "NaN or inf", id="cli-dataset-nan-file"),
 ]
 
 
@@ -365,12 +429,12 @@ def test_cli_skips_reports_or_fails_fast(tiny_tokenizer, tmp_path, capsys, comma
     model = _checkpoint(tiny_tokenizer, tmp_path)
     inputs = tmp_path / "in"
     inputs.mkdir()
-    if command == "encode":
-        save_audio(inputs / "good.wav", X, 16000)
-    else:
+    if command == "decode":
         tiny_tokenizer.encode(X).save(inputs / "good.npz")
+    else:
+        save_audio(inputs / "good.wav", X, 16000)
     bad = make(inputs)
-    args = [command, str(inputs), "--model", str(model), "-q"]
+    args = [command, str(inputs), "--model", str(model), "-q"] + (["--workers", "0"] if command == "tokenize-dataset" else [])
     assert main([*args, "-o", str(tmp_path / "out")]) == 1
     report = capsys.readouterr().err
     assert "1 of 2 files done; 1 failed" in report and bad.name in report and fragment in report
@@ -431,5 +495,5 @@ def test_every_error_is_a_hac_error_and_a_builtin():
 
 
 def test_matrix_has_at_least_30_rows():
-    rows = ENCODE_ROWS + FILE_ROWS + DECODE_ROWS + VOICE_ROWS + LOAD_ROWS + PRETRAINED_ROWS + DEVICE_ROWS + CLI_ROWS
+    rows = [*ENCODE_ROWS, *FILE_ROWS, *DECODE_ROWS, *VOICE_ROWS, *LOAD_ROWS, *PRETRAINED_ROWS, *DEVICE_ROWS, *DATASET_ROWS, *CLI_ROWS]
     assert len(rows) >= 30 and len({row.id for row in rows}) == len(rows)
