@@ -96,7 +96,8 @@ def memory(args: argparse.Namespace) -> None:
             path = Path(tmp) / f"{minutes:g}min.wav"
             write_long_wav(path, minutes)
             child = [sys.executable, __file__, "memory-child", "--model", args.model, "--mode", args.mode, str(path)]
-            result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+            finished = subprocess.run(child, check=True, capture_output=True, text=True)
+            result = json.loads(finished.stdout.splitlines()[-1])
             rows.append((minutes, result))
             path.unlink()
             print(f"# {minutes:g} min done: {result}", flush=True)

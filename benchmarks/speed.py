@@ -126,7 +126,9 @@ def run(subjects: list[Subject], batches: list[int], seconds: float, repeats: in
                     if subject.decode is not None:
                         elapsed, _ = timed(lambda: subject.decode(codes), device)
                         subject.times.setdefault((batch, "decode"), []).append(elapsed)
-                print(f"# batch {batch} repeat {repeat + 1}/{repeats}: {subject.label} {subject.dtype} done", flush=True)
+                spent = {what: f"{t[-1]:.2f}s" for (b, what), t in subject.times.items() if b == batch}
+                print(f"# batch {batch} repeat {repeat + 1}/{repeats}: {subject.label} {subject.dtype} {spent}",
+                      flush=True)
 
 
 def median_rtf(subject: Subject, batch: int, what: str, seconds: float) -> float | None:
@@ -137,8 +139,8 @@ def median_rtf(subject: Subject, batch: int, what: str, seconds: float) -> float
 def table(subjects: list[Subject], batches: list[int], seconds: float) -> str:
     reference = next((s for s in subjects if s.label == "DAC-16k"), None)
     rows = [
-        "| model | dtype | batch | params (M) | enc RTF | enc x-RT | dec RTF | dec x-RT | enc / DAC-16k | dec / DAC-16k "
-        "| enc GFLOP per s audio | dec GFLOP per s audio |",
+        "| model | dtype | batch | params (M) | enc RTF | enc x-RT | dec RTF | dec x-RT "
+        "| enc / DAC-16k | dec / DAC-16k | enc GFLOP per s audio | dec GFLOP per s audio |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
