@@ -126,8 +126,7 @@ def _step_of(run_dir: Path) -> int | None:
 DDP_WORKER = textwrap.dedent(
     """
     import sys, torch
-    from hac_tokenizer.training.cli import main
-from hac_tokenizer.training.config import TrainConfig
+    from hac_tokenizer.training.config import TrainConfig
     from hac_tokenizer.training.runtime import start_runtime, stop_runtime
     from hac_tokenizer.training.trainer import Trainer
 
