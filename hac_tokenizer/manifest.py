@@ -49,11 +49,13 @@ class ManifestEntry:
 
     def to_json(self, root: Path | None = None) -> dict:
         audio = self.audio
-        if root is not None and audio.is_absolute():
+        if root is not None:
+            # A relative path means relative to the working directory here, but to the manifest's
+            # directory once written: resolve it first, or it would be joined twice on reading.
             try:
-                audio = audio.relative_to(root)
+                audio = audio.resolve().relative_to(root.resolve())
             except ValueError:
-                pass
+                audio = audio.resolve()
         row = {
             "id": self.id, "audio": str(audio), "duration": round(self.duration, 6), "sample_rate": self.sample_rate,
             "language": self.language, "speaker": self.speaker, "text": self.text, "split": self.split,
