@@ -74,6 +74,11 @@ def main() -> None:
         decoder = "—" if name == "fp32" else f"{snr_db(reference['recon'], r['decoder_only']):.1f}"
         print(f"| {name} | " + " | ".join(f"{100 * a:.2f}%" for a in agree)
               + f" | {recon} | {decoder} | {r['enc_xrt']:.1f} | {r['dec_xrt']:.1f} |")
+    for name, r in results.items():
+        if name != "fp32" and r["tokens"].acoustic is not None:
+            # Later RVQ layers quantize ever smaller residuals, so they are the first to flip.
+            same = (r["tokens"].acoustic == reference["tokens"].acoustic).float().mean(dim=(0, 2))
+            print(f"\n{name} acoustic agreement per RVQ layer: " + ", ".join(f"{100 * a:.1f}%" for a in same.tolist()))
 
 
 if __name__ == "__main__":
