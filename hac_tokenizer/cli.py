@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -32,34 +33,39 @@ def _output_for(source: Path, root: Path, out: Path, suffix: str) -> Path:
 
 def cmd_encode(args: argparse.Namespace) -> int:
     tok = _load(args)
-    failures = []
     jobs = [(root, f) for root in map(Path, args.inputs) for f in list_audio_files(root)]
     if not jobs:
         raise HACError(f"no audio files found in {args.inputs}.")
-    for root, path in tqdm(jobs, desc="encode", unit="file", disable=args.quiet):
+
+    def encode_one(root: Path, path: Path) -> None:
         target = _output_for(path, root, Path(args.out), ".npz")
-        if args.skip_existing and target.exists():
-            continue
-        try:
+        if not (args.skip_existing and target.exists()):
             tok.encode(path).save(target)
-        except Exception as err:  # one bad file must not end a long bulk run; see _skip_or_raise
-            _skip_or_raise(args, path, err, failures)
-    return _report(len(jobs), failures)
+
+    return _run_bulk(args, jobs, "encode", encode_one)
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
     tok = _load(args)
-    failures = []
     jobs = [(root, f) for root in map(Path, args.inputs) for f in _token_files(root)]
     if not jobs:
         raise HACError(f"no .npz token files found in {args.inputs}.")
-    for root, path in tqdm(jobs, desc="decode", unit="file", disable=args.quiet):
+
+    def decode_one(root: Path, path: Path) -> None:
+        audio = tok.decode(HACTokens.load(path))
+        for i in range(len(audio)):
+            name = path.stem if len(audio) == 1 else f"{path.stem}_{i}"
+            audio.save(_output_for(path.with_name(name), root, Path(args.out), ".wav"), index=i)
+
+    return _run_bulk(args, jobs, "decode", decode_one)
+
+
+def _run_bulk(args: argparse.Namespace, jobs: list[tuple[Path, Path]], desc: str, work: Callable[[Path, Path], None]) -> int:
+    """Run ``work(root, path)`` on every job with a progress bar; failures are skipped and reported."""
+    failures: list = []
+    for root, path in tqdm(jobs, desc=desc, unit="file", disable=args.quiet):
         try:
-            tokens = HACTokens.load(path)
-            audio = tok.decode(tokens)
-            for i in range(len(audio)):
-                name = path.stem if len(audio) == 1 else f"{path.stem}_{i}"
-                audio.save(_output_for(path.with_name(name), root, Path(args.out), ".wav"), index=i)
+            work(root, path)
         except Exception as err:  # one bad file must not end a long bulk run; see _skip_or_raise
             _skip_or_raise(args, path, err, failures)
     return _report(len(jobs), failures)
