@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
 from ..errors import HACError
@@ -34,26 +35,25 @@ class LossConfigError(HACError, ValueError):
     """A loss was configured with settings it cannot use (unknown kind, mismatched lists)."""
 
 
-def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
-    """``x [B, 1, S] -> |STFT| [B, F, T]`` with a Hann window, reflect-padded and centred (DAC's mel STFT)."""
+def stft(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> [B, F, T]`` complex STFT: Hann window, reflect-padded and centred (DAC's settings)."""
     hop_length = hop_length or window_length // 4
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
-    spec = torch.stft(
+    return torch.stft(
         x.squeeze(1), n_fft=window_length, hop_length=hop_length, window=window, center=True,
         pad_mode="reflect", return_complex=True,
     )
-    return spec.abs()
+
+
+def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> |STFT| [B, F, T]`` (the mel loss's spectrogram)."""
+    return stft(x, window_length, hop_length).abs()
 
 
 def stft_complex(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
     """``x [B, 1, S] -> [B, 2, T, F]``: real and imaginary STFT parts as channels (discriminator input)."""
-    hop_length = hop_length or window_length // 4
-    window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
-    spec = torch.stft(
-        x.squeeze(1), n_fft=window_length, hop_length=hop_length, window=window, center=True,
-        pad_mode="reflect", return_complex=True,
-    )
-    return torch.view_as_real(spec).permute(0, 3, 2, 1)  # [B, F, T, 2] -> [B, 2, T, F]
+    spec = torch.view_as_real(stft(x, window_length, hop_length))  # [B, F, T, 2]
+    return rearrange(spec, "b f t c -> b c t f")
 
 
 def _hz_to_mel(hz: Tensor) -> Tensor:
