@@ -270,6 +270,9 @@ def tokenize_dataset(
     plan = load_or_create_plan(out, source, settings.shard_size, rank)
     items = [Item(**row) for row in plan["items"]]
     pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s).exists()]
+    for shard in pending:  # half-written files of a killed run; only this rank writes these shards
+        for stale in shard_path(out, shard).parent.glob(f".{shard_path(out, shard).name}.*.tmp"):
+            stale.unlink(missing_ok=True)
     batches = [
         (shard, batch) for shard in pending
         for batch in bucket_batches(plan["shards"][shard], items, settings.batch_size, settings.batch_seconds)

@@ -117,8 +117,11 @@ def test_resume_rewrites_only_missing_shards(tmp_path: Path) -> None:
     kept = {p: p.stat().st_mtime_ns for p in (out / "shards").glob("*.npz")}
     lost = shard_path(out, 1)
     lost.unlink()
+    half_written = lost.with_name(f".{lost.name}.12345.tmp")  # as a kill during np.savez leaves it
+    half_written.write_bytes(b"PK")
     assert tokenize_dataset(tiny(), audio, out, SETTINGS) == [1]
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p != lost)
+    assert not half_written.exists()
     assert sorted(all_ids(out)) == sorted(i.id for i in list_items(audio))
 
 
