@@ -103,7 +103,12 @@ def _download(
     repo_id: str, revision: str | None, cache_dir: str | os.PathLike | None, local_files_only: bool, entry: ModelEntry | None
 ) -> Path:
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     how_to_train = (
         f" To train it yourself: hac-train --config {entry.recipe} (see training/README.md)."

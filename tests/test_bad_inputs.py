@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from signals import chirp
 
 from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.audio import save_audio
@@ -35,11 +36,6 @@ from hac_tokenizer.errors import (
     TokenError,
 )
 from hac_tokenizer.manifest import ManifestError
-
-from signals import chirp
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 X = chirp(4000)  # a valid 0.25 s clip at 16 kHz; each row breaks one thing about it
 

@@ -2,11 +2,11 @@
 
 import warnings
 
+from signals import chirp
+
 from hac_tokenizer import HACTokenizer
 from hac_tokenizer.checkpoint import WEIGHTS_NAME, sha256_of
 from hac_tokenizer.hub import DEFAULT_MODEL, REGISTRY
-
-from signals import chirp
 
 
 def load_default() -> HACTokenizer:

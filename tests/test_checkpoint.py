@@ -2,13 +2,12 @@ import json
 
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import HACTokenizer
 from hac_tokenizer.checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, sha256_of
 from hac_tokenizer.config import tiny_config
 from hac_tokenizer.errors import CheckpointError
-
-from signals import chirp
 
 
 def test_save_and_load_gives_identical_tokens(tiny_tokenizer, tmp_path):

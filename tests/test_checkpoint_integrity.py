@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from signals import chirp
 
 import hac_tokenizer
 from hac_tokenizer import HACTokenizer
@@ -18,11 +19,6 @@ from hac_tokenizer.checkpoint import WEIGHTS_SHA256_KEY, load_checkpoint, save_c
 from hac_tokenizer.config import tiny_config
 from hac_tokenizer.errors import CheckpointError, ChecksumError
 from hac_tokenizer.training.state import load_state, save_state
-
-from signals import chirp
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

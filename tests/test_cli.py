@@ -2,12 +2,11 @@ import subprocess
 import sys
 
 import pytest
+from signals import chirp
 
 from hac_tokenizer import HACTokens
 from hac_tokenizer.audio import load_audio, save_audio
 from hac_tokenizer.cli import main
-
-from signals import chirp
 
 
 @pytest.fixture()

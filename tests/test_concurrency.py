@@ -7,14 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import HACTokens
 from hac_tokenizer.errors import AudioInputError, TokenError
-
-from signals import chirp
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 THREADS = 4
 JOBS = [chirp(n, seed=i) for i, n in enumerate((4000, 320, 1, 3000, 641, 2500, 1200, 999))]

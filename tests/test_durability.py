@@ -16,17 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.audio import save_audio
 
-from signals import chirp
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 FILES = 40
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # see torch_threads.py: one thread is ~10x faster on shared cores
+ENV = dict(os.environ)  # conftest.py sets OMP_NUM_THREADS=1, which the subprocesses inherit
 LENGTHS = [3000 + 137 * i for i in range(FILES)]  # every file a different, non-multiple-of-320 length
 
 

@@ -8,15 +8,11 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import HACTokenizer, hub
 from hac_tokenizer.checkpoint import WEIGHTS_NAME, sha256_of
 from hac_tokenizer.errors import CheckpointError, ChecksumError, ModelNotFoundError
-
-from signals import chirp
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO = "org/name"

@@ -20,8 +20,6 @@ from hypothesis import strategies as st
 from hac_tokenizer import PAD_ID, HACConfig, HACTokenizer, HACTokens, StreamConfig, TransformerConfig
 from hac_tokenizer.errors import AudioInputError, HACError
 
-from torch_threads import one_torch_thread  # noqa: F401 (fixture)
-
 HOP = 320
 RATE = 16000
 EDGE_LENGTHS = (1, 2, 319, 320, 321, 639, 640, 641, 1000)
@@ -37,7 +35,6 @@ def _settings(examples: int) -> settings:
     )
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import PAD_ID, HACTokenizer
 from hac_tokenizer.errors import AudioInputError, TokenError
-
-from signals import chirp
 
 STREAMS = ("lexical", "phonetic", "acoustic")
 LENGTHS = (5000, 320, 1, 16000, 641)

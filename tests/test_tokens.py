@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from signals import chirp
 
 from hac_tokenizer import PAD_ID, HACTokens
 from hac_tokenizer.errors import TokenError
-
-from signals import chirp
 
 
 @pytest.fixture(scope="module")

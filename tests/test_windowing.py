@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 import soxr
 import torch
+from signals import chirp
 
 from hac_tokenizer.errors import AudioInputError
 from hac_tokenizer.windowing import (
@@ -17,8 +18,6 @@ from hac_tokenizer.windowing import (
     plan_windows,
     window_frames,
 )
-
-from signals import chirp
 
 STREAMS = ("lexical", "phonetic", "acoustic")
 

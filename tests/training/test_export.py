@@ -18,12 +18,7 @@ from hac_tokenizer.training.state import load_state
 def run_dir(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("export")
     run = tmp_path / "run"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny model on a shared CPU: one thread is faster
-    try:
-        assert main(["--config", str(tiny_recipe(tmp_path, run)), "steps=2"]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["--config", str(tiny_recipe(tmp_path, run)), "steps=2"]) == 0
     return run
 
 

@@ -26,15 +26,6 @@ LOSS_COLUMNS = ("total", "mel", "adversarial", "feature_matching", "commitment",
                 "kd_lexical", "discriminator")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared CPU: a second intra-op thread costs more in contention than it gains."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def train(recipe: Path, *overrides: str) -> Trainer:
     config = TrainConfig.load(recipe, list(overrides))
     trainer = Trainer(config, start_runtime(config.device, config.amp))
@@ -103,7 +94,7 @@ def test_resume_after_sigkill_is_exact(tmp_path):
     train(tiny_recipe(tmp_path, whole, ("phonetic",)), "steps=6")
     recipe = tiny_recipe(tmp_path, killed, ("phonetic",))
     command = [sys.executable, "-m", "hac_tokenizer.training.cli", "--config", str(recipe), "steps=6"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = dict(os.environ)  # with conftest.py's OMP_NUM_THREADS=1
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while (state := _step_of(killed)) is None and time.monotonic() < deadline and process.poll() is None:
@@ -148,7 +139,7 @@ def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     recipe = tiny_recipe(tmp_path, run)
     worker = tmp_path / "worker.py"
     worker.write_text(DDP_WORKER)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = dict(os.environ)  # with conftest.py's OMP_NUM_THREADS=1
     subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
          str(recipe), str(tmp_path)],
