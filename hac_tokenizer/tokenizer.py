@@ -226,18 +226,7 @@ class HACTokenizer:
         codes: dict[str, Tensor] = {}
         for rows, part in parts:
             self._place(codes, rows, part, len(items), int(frame_lengths.max()))
-        lengths = frame_lengths.to(self.device)
-        return HACTokens(
-            lexical=codes.get("lexical"),
-            phonetic=codes.get("phonetic"),
-            acoustic=codes.get("acoustic"),
-            lengths=lengths,
-            sample_lengths=sample_lengths.to(self.device),
-            sample_rate=self.sample_rate,
-            frame_rate=self.frame_rate,
-            model=self.name,
-            vocab_sizes=self.config.vocab_sizes(),
-        )
+        return self._tokens(codes, frame_lengths, sample_lengths)
 
     def encode_file(
         self,
@@ -259,12 +248,16 @@ class HACTokenizer:
             part = encode_windowed(self.model, reader, wanted, *windows)
         codes: dict[str, Tensor] = {}
         self._place(codes, [0], part, 1, next(iter(part.values())).shape[-1])
+        return self._tokens(codes, torch.tensor([codes[wanted[0]].shape[-1]]), torch.tensor([reader.num_samples]))
+
+    def _tokens(self, codes: dict[str, Tensor], frame_lengths: Tensor, sample_lengths: Tensor) -> HACTokens:
+        """Wrap codes of this model with their lengths ``[B]`` and the model's rates and vocabularies."""
         return HACTokens(
             lexical=codes.get("lexical"),
             phonetic=codes.get("phonetic"),
             acoustic=codes.get("acoustic"),
-            lengths=torch.tensor([codes[wanted[0]].shape[-1]], device=self.device),
-            sample_lengths=torch.tensor([reader.num_samples], device=self.device),
+            lengths=frame_lengths.to(self.device),
+            sample_lengths=sample_lengths.to(self.device),
             sample_rate=self.sample_rate,
             frame_rate=self.frame_rate,
             model=self.name,
@@ -315,7 +308,7 @@ class HACTokenizer:
         than ``window_seconds`` are decoded in windows overlapping by ``overlap_seconds`` whose centres
         are kept (bounded memory; seams equal a whole decode up to float rounding). None: always whole.
         """
-        codes = self._check_tokens(tokens)
+        codes = check_tokens(tokens, self.config, self.name)
         frame_lengths = tokens.lengths.to(self.device)
         num_frames = tokens.num_frames
         windows = None if window_seconds is None else window_frames(window_seconds, overlap_seconds, self.frame_rate)
@@ -342,9 +335,6 @@ class HACTokenizer:
         steps = torch.arange(waveform.shape[-1], device=self.device)
         waveform = waveform.masked_fill(steps[None, :] >= lengths[:, None], 0.0)
         return HACAudio(waveform=waveform, lengths=lengths, sample_rate=self.sample_rate)
-
-    def _check_tokens(self, tokens: HACTokens) -> dict[str, Tensor]:
-        return check_tokens(tokens, self.config, self.name)
 
     # -- voice conversion and partial decoding --------------------------------------------------
     def convert_voice(
