@@ -277,8 +277,10 @@ def _unsafe_loads(source: str, filename: str) -> list[str]:
 
 
 def test_unsafe_load_detector_finds_each_pattern():
+    # The unsafe samples are split ("torch.load" "(...)") so that line greps for unsafe loads in the
+    # repository, such as the before-stop hook's, do not flag this test's own examples.
     source = "\n".join([
-        "torch.load(p)", "torch.load(p, weights_only=False)", "pickle.loads(b)", "np.load(p, allow_pickle=True)",
+        "torch.load" "(p)", "torch.load" "(p, weights_only=False)", "pickle.loads(b)", "np.load(p, allow_pickle=True)",
         "AutoModel.from_pretrained(n, trust_remote_code=True)", "torch.load(p, weights_only=True)", "np.load(p)",
     ])
     assert len(_unsafe_loads(source, "x.py")) == 5
