@@ -215,6 +215,8 @@ VOICE_ROWS = [
                  id="voice-reference-rate"),
     pytest.param(dict(source=[X, X], reference=[R, R, R]), TokenError, "3 voices for 2 sources", id="voice-batch-mismatch"),
     pytest.param(dict(source=X, reference=R, layers=[5]), TokenError, "RVQ layer indices in [0, 2)", id="voice-layer-out-of-range"),
+    pytest.param(dict(source=X, reference=R, layers="01"), TokenError, "sequence of int", id="voice-layers-string"),
+    pytest.param(dict(source=X, reference=R, layers=[0.5]), TokenError, "sequence of int", id="voice-layers-float"),
     pytest.param(dict(source=X, reference=R, fit="warp"), TokenError, "unknown length fit 'warp'", id="voice-unknown-fit"),
     pytest.param(dict(source=X, reference=R, fit=lambda have, need: torch.full((need,), have)), TokenError,
                  "it must return 13 indices in [0, 10)", id="voice-fit-out-of-range"),
