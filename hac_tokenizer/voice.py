@@ -69,7 +69,8 @@ def _resolve_layers(layers: Sequence[int] | None, num_layers: int) -> list[int]:
     if layers is None:
         return list(range(num_layers))
     # Strings iterate as characters and floats would be truncated: only whole-number indices are layers.
-    if isinstance(layers, (str, bytes)) or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in layers):
+    whole = (isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in layers)
+    if isinstance(layers, (str, bytes)) or not all(whole):
         raise TokenError(f"layers must be a sequence of int RVQ layer indices (0 = coarsest), got {layers!r}.")
     chosen = sorted({int(i) for i in layers})
     if not chosen or chosen[0] < 0 or chosen[-1] >= num_layers:
