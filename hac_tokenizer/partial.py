@@ -98,9 +98,5 @@ def decode_streams(
             z_q = z_q + tokenizer.model.embed(codes)
         if acoustic is not None:
             z_q = z_q + _acoustic_fill(acoustic, tokens.batch_size, config.latent_dim, tokenizer.device)
-        audio = tokenizer.model.decode(z_q, mask)[:, 0].float()  # [B, T * hop]
-    sample_lengths = tokens.sample_lengths.to(tokenizer.device)
-    waveform = audio[:, : int(sample_lengths.max())].clone()
-    steps = torch.arange(waveform.shape[-1], device=waveform.device)
-    waveform = waveform.masked_fill(steps[None, :] >= sample_lengths[:, None], 0.0)
-    return HACAudio(waveform=waveform, lengths=sample_lengths, sample_rate=tokenizer.sample_rate)
+        audio = tokenizer.model.decode(z_q, mask)[:, 0]  # [B, T * hop]
+    return HACAudio.from_padded(audio, tokens.sample_lengths.to(tokenizer.device), tokenizer.sample_rate)

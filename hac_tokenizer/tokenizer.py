@@ -330,11 +330,7 @@ class HACTokenizer:
                 frames = int(frame_lengths[i])
                 item_codes = {name: c[i : i + 1, ..., :frames] for name, c in codes.items()}
                 audio[i, :, : frames * self.hop_length] = decode_windowed(self.model, item_codes, *windows)[0]
-        lengths = tokens.sample_lengths.to(self.device)
-        waveform = audio[:, 0].float()[:, : int(lengths.max())]
-        steps = torch.arange(waveform.shape[-1], device=self.device)
-        waveform = waveform.masked_fill(steps[None, :] >= lengths[:, None], 0.0)
-        return HACAudio(waveform=waveform, lengths=lengths, sample_rate=self.sample_rate)
+        return HACAudio.from_padded(audio[:, 0], tokens.sample_lengths.to(self.device), self.sample_rate)
 
     # -- voice conversion and partial decoding --------------------------------------------------
     def convert_voice(

@@ -229,6 +229,14 @@ class HACAudio:
     lengths: Tensor
     sample_rate: int
 
+    @classmethod
+    def from_padded(cls, waveform: Tensor, lengths: Tensor, sample_rate: int) -> HACAudio:
+        """``waveform [B, S']`` decoded from padded frames -> cut to the longest item, zero past each length."""
+        waveform = waveform.float()[:, : int(lengths.max())]
+        steps = torch.arange(waveform.shape[-1], device=waveform.device)
+        waveform = waveform.masked_fill(steps[None, :] >= lengths[:, None], 0.0)
+        return cls(waveform=waveform, lengths=lengths, sample_rate=sample_rate)
+
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
 
