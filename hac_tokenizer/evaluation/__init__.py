@@ -7,7 +7,6 @@ a manifest and :mod:`.report` writes ``metrics.json``, ``report.md`` and plots; 
 
 from .abx import abx_error, dtw_distance, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
-from .collect import decode_streams
 from .errors import EvaluationError, MissingDependencyError
 from .pnmi import pnmi
 from .probes import linear_probe, phone_probe, speaker_probe
@@ -24,7 +23,6 @@ __all__ = [
     "bitrate",
     "codebook_usage",
     "collect_manifest",
-    "decode_streams",
     "dtw_distance",
     "evaluate",
     "linear_probe",

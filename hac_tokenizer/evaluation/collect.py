@@ -21,10 +21,8 @@ from torch import Tensor
 
 from ..audio import to_mono_items
 from ..manifest import ManifestEntry, frame_labels
-from ..nn.layers import length_mask
 from ..tokenizer import HACTokenizer
 from ..tokens import HACAudio, HACTokens
-from .errors import EvaluationError
 from .reconstruction import ReconstructionMetrics
 
 
@@ -41,26 +39,6 @@ class Utterance:
     @property
     def num_frames(self) -> int:
         return len(self.phones)
-
-
-def decode_streams(tok: HACTokenizer, tokens: HACTokens, streams: Sequence[str]) -> HACAudio:
-    """Decode from ``streams`` only: ``Z_Q`` is the sum of their embeddings, the others contribute nothing."""
-    missing = [s for s in streams if getattr(tokens, s) is None]
-    if missing or not streams:
-        raise EvaluationError(
-            f"cannot decode from streams {tuple(streams)}: the tokens lack {missing or 'any stream'}."
-        )
-    num_frames = tokens.num_frames
-    lengths = tokens.lengths.to(tok.device)
-    mask = length_mask(lengths, num_frames) if bool((lengths != num_frames).any()) else None
-    with torch.inference_mode():
-        codes = {name: getattr(tokens, name).to(tok.device).clamp_min(0) for name in streams}
-        audio = tok.model.decode(tok.model.embed(codes), mask)[:, 0].float()
-    sample_lengths = tokens.sample_lengths.to(tok.device)
-    waveform = audio[:, : int(sample_lengths.max())]
-    steps = torch.arange(waveform.shape[-1], device=tok.device)
-    waveform = waveform.masked_fill(steps[None, :] >= sample_lengths[:, None], 0.0)
-    return HACAudio(waveform, sample_lengths, tok.sample_rate)
 
 
 def token_features(tok: HACTokenizer, tokens: HACTokens) -> dict[str, Tensor]:
@@ -104,7 +82,7 @@ class Collected:
 def _decode_all(tok: HACTokenizer, tokens: HACTokens, decodes: Mapping[str, tuple[str, ...]]) -> dict[str, HACAudio]:
     """Every named decode of a batch: ``full`` through the public ``decode``, the others from their streams."""
     return {
-        name: tok.decode(tokens) if name == "full" else decode_streams(tok, tokens, streams)
+        name: tok.decode(tokens) if name == "full" else tok.decode_streams(tokens, streams)
         for name, streams in decodes.items()
     }
 

@@ -1,6 +1,5 @@
 import torch
 
-from hac_tokenizer.evaluation import decode_streams
 from hac_tokenizer.evaluation.collect import token_features
 
 
@@ -9,14 +8,14 @@ def test_decode_from_all_streams_equals_decode(tiny_tokenizer):
     audio = [0.1 * torch.randn(3200, generator=g), 0.1 * torch.randn(2500, generator=g)]
     tokens = tiny_tokenizer.encode(audio)
     full = tiny_tokenizer.decode(tokens)
-    partial = decode_streams(tiny_tokenizer, tokens, tiny_tokenizer.config.streams)
+    partial = tiny_tokenizer.decode_streams(tokens, tiny_tokenizer.config.streams)
     assert torch.allclose(full.waveform, partial.waveform, atol=1e-6)
     assert partial.lengths.tolist() == [3200, 2500]
 
 
 def test_dropping_a_stream_changes_the_audio_and_equals_zeroing_its_embedding(tiny_tokenizer):
     tokens = tiny_tokenizer.encode(0.1 * torch.randn(3200, generator=torch.Generator().manual_seed(1)))
-    content = decode_streams(tiny_tokenizer, tokens, ("lexical", "phonetic"))
+    content = tiny_tokenizer.decode_streams(tokens, ("lexical", "phonetic"))
     assert not torch.allclose(content.waveform, tiny_tokenizer.decode(tokens).waveform)
     model = tiny_tokenizer.model
     with torch.inference_mode():
