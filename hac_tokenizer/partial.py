@@ -18,7 +18,7 @@ from einops import rearrange
 from torch import Tensor
 
 from .errors import TokenError
-from .nn.layers import length_mask
+from .nn.layers import padding_mask
 from .token_checks import check_tokens
 from .tokens import HACAudio, HACTokens
 
@@ -91,7 +91,7 @@ def decode_streams(
         codes["acoustic"] = codes["acoustic"][:, :layers]
     lengths = tokens.lengths.to(tokenizer.device)
     frames = tokens.num_frames
-    mask = length_mask(lengths, frames) if bool((lengths != frames).any()) else None
+    mask = padding_mask(lengths, frames)
     with tokenizer._lock, torch.inference_mode():  # the tokenizer's lock: one model call at a time
         z_q = torch.zeros(tokens.batch_size, config.latent_dim, frames, device=tokenizer.device)
         if codes:

@@ -19,7 +19,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
 from .errors import AudioInputError, DeviceError, HACError
 from .model import HACModel
-from .nn.layers import length_mask
+from .nn.layers import padding_mask
 from .partial import decode_streams
 from .token_checks import check_tokens
 from .tokens import PAD_ID, HACAudio, HACTokens
@@ -269,8 +269,7 @@ class HACTokenizer:
         batch = torch.zeros(len(items), 1, int(frame_lengths.max()) * self.hop_length)
         for i, item in enumerate(items):
             batch[i, 0, : len(item)] = item
-        ragged = bool((frame_lengths != frame_lengths.max()).any())
-        frame_mask = length_mask(frame_lengths, batch.shape[-1] // self.hop_length).to(self.device) if ragged else None
+        frame_mask = padding_mask(frame_lengths.to(self.device), batch.shape[-1] // self.hop_length)
         codes = self.model.encode(batch.to(self.device, self.dtype), frame_mask, wanted)
         lengths = frame_lengths.to(self.device)
         valid = torch.arange(batch.shape[-1] // self.hop_length, device=self.device)[None, :] < lengths[:, None]
@@ -321,8 +320,7 @@ class HACTokenizer:
             if whole_items:
                 lengths = frame_lengths[whole_items]
                 frames = int(lengths.max())
-                ragged = bool((lengths != frames).any())
-                frame_mask = length_mask(lengths, frames) if ragged else None
+                frame_mask = padding_mask(lengths, frames)
                 picked = {name: c[whole_items, ..., :frames] for name, c in codes.items()}
                 decoded = self.model.decode(self.model.embed(picked), frame_mask)
                 audio[whole_items, :, : frames * self.hop_length] = decoded

@@ -50,6 +50,11 @@ def length_mask(lengths: Tensor, max_length: int) -> Tensor:
     return (steps[None, :] < lengths[:, None]).unsqueeze(1)
 
 
+def padding_mask(lengths: Tensor, max_length: int) -> Tensor | None:
+    """:func:`length_mask`, or None when every item fills all ``max_length`` steps (the unmasked path)."""
+    return length_mask(lengths, max_length) if bool((lengths != max_length).any()) else None
+
+
 def apply_mask(x: Tensor, mask: Tensor | None) -> Tensor:
     """Zero ``x [B, C, T]`` where ``mask [B, 1, T]`` is False; a no-op for unpadded input."""
     return x if mask is None else x * mask.to(x.dtype)
