@@ -231,11 +231,13 @@ def tiny_config(name: str = "tiny") -> HACConfig:
 def small_config(name: str = "hac-mls8-small") -> HACConfig:
     """The bundled default: the paper's structure scaled down to train on 2 CPU cores and ship in a wheel.
 
-    Codebooks shrink with the data: a few hours of synthetic speech cannot fill 16384 entries.
+    Codebooks shrink with the data: a few hours of synthetic speech cannot fill 16384 entries. The decoder is
+    narrower than the latent (192 < 256 channels) because its convolutions at 16 kHz are most of a training
+    step's cost.
     """
     transformer = TransformerConfig(layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16)
     return HACConfig(
-        name=name, encoder_dim=16, latent_dim=256, decoder_dim=384, acoustic_layers=4,
+        name=name, encoder_dim=16, latent_dim=256, decoder_dim=192, acoustic_layers=4,
         acoustic_codebook_size=1024, acoustic_codebook_dim=8,
         phonetic=StreamConfig(codebook_size=512, codebook_dim=32, transformer=transformer),
         lexical=StreamConfig(codebook_size=2048, codebook_dim=32, transformer=transformer),

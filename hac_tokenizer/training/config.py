@@ -78,6 +78,10 @@ class DiscriminatorConfig:
     period_channels: tuple[int, ...] = (32, 128, 512, 1024, 1024)
     stft_channels: int = 32
     loss: str = "ls"  # "ls" (least squares, as DAC) or "hinge"
+    # Steps of mel + VQ + KD training before the adversarial game starts (DAC starts it at once). A codec that
+    # already reconstructs coarsely gives the discriminators something to work on, and the step costs about
+    # half as much while they are off: a CPU-budget run can be this warm-up alone.
+    start_step: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class TrainConfig:
             raise ConfigError(f"amp must be one of {AMP_KINDS}, got {self.amp!r}.")
         if self.discriminator.loss not in ("ls", "hinge"):
             raise ConfigError(f"discriminator.loss must be 'ls' or 'hinge', got {self.discriminator.loss!r}.")
+        if self.discriminator.start_step < 0:
+            raise ConfigError(f"discriminator.start_step must be >= 0, got {self.discriminator.start_step}.")
         for key in ("steps", "log_every", "eval_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")

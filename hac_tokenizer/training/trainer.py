@@ -105,8 +105,10 @@ class Trainer:
         with self.runtime.autocast():
             out = self.student_ddp(audio, targets)
         fake = out.hac.audio.float()  # [B, 1, S]
-        d_loss, grad_d = self._discriminator_step(audio, fake)
-        terms = self.generator_terms(out, audio, fake)
+        adversarial = self.step >= self.config.discriminator.start_step
+        no_update = torch.zeros((), device=audio.device)
+        d_loss, grad_d = self._discriminator_step(audio, fake) if adversarial else (no_update, no_update)
+        terms = self.generator_terms(out, audio, fake, adversarial)
         weights = self.config.loss
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
@@ -130,19 +132,25 @@ class Trainer:
         )
         return loss.detach(), grad_norm
 
-    def generator_terms(self, out: StudentOutput, audio: Tensor, fake: Tensor) -> dict[str, Tensor]:
-        """Unweighted generator loss terms, named as the fields of :class:`LossWeights`."""
-        # the unwrapped discriminator, frozen: this pass trains the generator only, so no DDP sync is due
-        with frozen(self.discriminator), self.runtime.autocast():
-            real_out, fake_out = _split(self.discriminator(torch.cat([audio, fake])), len(audio))
+    def generator_terms(self, out: StudentOutput, audio: Tensor, fake: Tensor, adversarial: bool = True) -> dict[str, Tensor]:
+        """Unweighted generator loss terms, named as the fields of :class:`LossWeights`.
+
+        Without ``adversarial`` (the warm-up before ``discriminator.start_step``) the two GAN terms are 0.
+        """
         quantized = out.hac.quantized.values()
         terms = {
             "mel": self.mel_loss(fake, audio),
-            "adversarial": generator_loss(fake_out, self.config.discriminator.loss),
-            "feature_matching": feature_matching_loss(real_out, fake_out),
             "commitment": sum(q.commitment_loss for q in quantized),
             "codebook": sum(q.codebook_loss for q in quantized),
         }
+        if adversarial:
+            # the unwrapped discriminator, frozen: this pass trains the generator only, so no DDP sync is due
+            with frozen(self.discriminator), self.runtime.autocast():
+                real_out, fake_out = _split(self.discriminator(torch.cat([audio, fake])), len(audio))
+            terms["adversarial"] = generator_loss(fake_out, self.config.discriminator.loss)
+            terms["feature_matching"] = feature_matching_loss(real_out, fake_out)
+        else:
+            terms["adversarial"] = terms["feature_matching"] = torch.zeros((), device=audio.device)
         return terms | {f"kd_{stream}": loss for stream, loss in out.kd.items()}
 
     # -- the loop -----------------------------------------------------------------------------

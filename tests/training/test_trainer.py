@@ -64,6 +64,21 @@ def test_a_step_logs_every_loss_term_and_checkpoints(tmp_path):
     assert set(state) >= {"model", "distillers", "discriminator", "optim_g", "optim_d", "sched_g", "sched_d", "ranks"}
 
 
+def test_the_discriminators_wait_for_start_step(tmp_path):
+    run = tmp_path / "run"
+    trainer = train(tiny_recipe(tmp_path, run, discriminator__start_step=2), "steps=2")
+    rows = read_metrics(run / "train.csv")
+    assert all(row[c] == 0 for row in rows for c in ("adversarial", "feature_matching", "discriminator"))
+    assert all(row["mel"] > 0 and row["kd_phonetic"] > 0 for row in rows)
+    assert not trainer.opt_d.state  # the discriminators' optimiser never stepped during the warm-up
+    before = {k: v.clone() for k, v in trainer.discriminator.state_dict().items()}
+    resumed = train(tiny_recipe(tmp_path, run, discriminator__start_step=2), "steps=3")
+    third = read_metrics(run / "train.csv")[-1]
+    assert third["adversarial"] > 0 and third["discriminator"] > 0
+    after = resumed.discriminator.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
 @pytest.mark.parametrize("streams", [("phonetic",), ("phonetic", "lexical")])
 def test_resume_gives_the_uninterrupted_trajectory(tmp_path, streams):
     """Bitwise with the HuBERT-like teacher. With the LaBSE-like one too, equal to 1e-6: that teacher caches word
