@@ -90,3 +90,21 @@ def test_cli_writes_a_readable_manifest(tmp_path, capsys):
     assert len(entries) == 1 and entries[0].audio.is_file() and entries[0].words[0].label == "hello"
     assert main(["mls", "--root", str(tmp_path / "nothing"), "--out", str(out)]) == 1
     assert "cannot tell the language" in capsys.readouterr().err
+
+
+def test_recordings_one_folder_per_language(tmp_path, capsys):
+    root = tmp_path / "sounds"
+    write_audio(root / "en" / "pizzeria_onion.ogg", 0.8, rate=44100, format="OGG")
+    write_audio(root / "en" / "moon" / "rocket.wav", 0.5)
+    write_audio(root / "fr" / "lune.flac", 0.6, rate=22050)
+    (root / "fr" / "README").write_text("not audio")
+    out = tmp_path / "real.jsonl"
+    assert main(["recordings", "--root", str(root), "--languages", "en", "fr", "--out", str(out)]) == 0
+    assert "3 utterances" in capsys.readouterr().out
+    entries = {e.id: e for e in read_manifest(out)}
+    assert sorted(entries) == ["sounds-en-moon-rocket", "sounds-en-pizzeria_onion", "sounds-fr-lune"]
+    onion = entries["sounds-en-pizzeria_onion"]
+    assert (onion.language, onion.speaker, onion.text, onion.split) == ("en", "sounds-en", "pizzeria onion", "test")
+    assert onion.sample_rate == 44100 and onion.duration == pytest.approx(0.8, abs=1e-3) and not onion.words
+    assert main(["recordings", "--root", str(root), "--languages", "de", "--out", str(out)]) == 1
+    assert "one folder per language" in capsys.readouterr().err

@@ -5,6 +5,7 @@ Examples::
     hac-prepare-data librispeech --root LibriSpeech --alignments mfa/librispeech --out data/librispeech.jsonl
     hac-prepare-data mls --root mls_german --alignments mfa/mls_german --out data/mls_de.jsonl
     hac-prepare-data voxpopuli --root voxpopuli --language fr --alignments mfa/vp_fr --out data/vp_fr.jsonl
+    hac-prepare-data recordings --root /usr/share/ktuberling/sounds --languages en fr de --out data/real.jsonl
     hac-prepare-data synthetic --out data/synth --hours 0.2 --seed 0 --workers 2
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ...errors import HACError
 from ...manifest import write_manifest
-from .prepare import PreparedCorpus, prepare_librispeech, prepare_mls, prepare_voxpopuli
+from .prepare import PreparedCorpus, prepare_librispeech, prepare_mls, prepare_recordings, prepare_voxpopuli
 from .render import generate_corpus
 from .synthetic import MLS_LANGUAGES, SyntheticCorpusConfig
 
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     vox.add_argument("--language", required=True, help="ISO code, e.g. fr")
     vox.add_argument("--splits", nargs="+", default=["train", "dev", "test"])
 
+    rec = commands.add_parser("recordings", help="short recordings, one folder per language (no alignments)")
+    rec.add_argument("--root", type=Path, required=True, help="directory with a folder per language code")
+    rec.add_argument("--languages", nargs="+", required=True, help="language folders to read, e.g. en fr de")
+    rec.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
+
     synth = commands.add_parser("synthetic", help="eSpeak NG speech in the 8 MLS languages with exact timings")
     defaults = SyntheticCorpusConfig()
     synth.add_argument("--out", type=Path, required=True, help="directory for wavs/ and manifest.jsonl")
@@ -74,6 +80,8 @@ def run(args: argparse.Namespace) -> None:
         _write(prepare_mls(args.root, args.alignments, args.language, args.splits), args.out)
     elif args.command == "voxpopuli":
         _write(prepare_voxpopuli(args.root, args.language, args.alignments, args.splits), args.out)
+    elif args.command == "recordings":
+        _write(prepare_recordings(args.root, args.languages), args.out)
     else:
         config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
                                        vocab_size=args.vocab_size, augment_probability=args.augment_probability)

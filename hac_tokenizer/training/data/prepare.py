@@ -8,6 +8,10 @@ Layouts read (as distributed; paths relative to the ``root`` given):
 * MLS: ``<split>/transcripts.txt`` (``<speaker>_<book>_<utt>\\t<text>``) and
   ``<split>/audio/<speaker>/<book>/<utt id>.flac`` (``.opus`` in the opus release); ``root`` is e.g.
   ``mls_german``; the language comes from that name unless given.
+* Recordings by language: ``<language>/**/<label>.<wav|flac|ogg>``, e.g. the spoken words that the Debian
+  package ``ktuberling-data`` installs under ``/usr/share/ktuberling/sounds``. Every file is one ``test``
+  utterance, its transcript the file name; they carry no alignments, so they serve reconstruction and
+  codebook metrics on real recorded speech.
 * VoxPopuli (after ``python -m voxpopuli.get_asr_data --root R --lang L``):
   ``R/transcribed_data/L/asr_<split>.tsv`` (id, raw_text, normalized_text, speaker_id, split, gender)
   and ``R/transcribed_data/L/<year>/<id>.ogg``; ``root`` is ``R`` or ``R/transcribed_data/L``.
@@ -171,6 +175,30 @@ def voxpopuli_utterances(root: str | os.PathLike, language: str,
                 utt_id = row["id"]
                 yield Utterance(utt_id, folder / utt_id[:4] / f"{utt_id}.ogg", row["normalized_text"].strip(),
                                 f"voxpopuli-{row['speaker_id']}", SPLIT_NAMES.get(split, split))
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def recording_utterances(root: str | os.PathLike, language: str) -> Iterator[Utterance]:
+    """Every audio file under ``root/language``, one ``test`` utterance each (speaker: one per corpus and language)."""
+    folder = Path(root) / language
+    if not folder.is_dir():
+        raise DataError(f"no folder {folder}; --root must hold one folder per language code.")
+    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+        label = path.relative_to(folder).with_suffix("").as_posix()
+        yield Utterance(f"{Path(root).name}-{language}-{label.replace('/', '-')}", path,
+                        path.stem.replace("_", " "), f"{Path(root).name}-{language}", "test")
+
+
+def prepare_recordings(root: str | os.PathLike, languages: Iterable[str]) -> PreparedCorpus:
+    corpus = PreparedCorpus()
+    for language in languages:
+        part = build_manifest(recording_utterances(root, language), language)
+        if not part.entries:
+            raise DataError(f"no {'/'.join(AUDIO_SUFFIXES)} files under {Path(root) / language}.")
+        corpus.entries += part.entries
+    return corpus
 
 
 def prepare_librispeech(root: str | os.PathLike, alignments: str | os.PathLike | None = None,
