@@ -12,6 +12,8 @@ batched without padding masks; memory depends on ``window`` and ``batch_size``, 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import numbers
 from collections.abc import Iterator
@@ -161,6 +163,28 @@ def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:
         yield windows[i : i + batch_size]
 
 
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None on other C libraries (musl, macOS, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError, TypeError):
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand memory that freed tensors left in the C heap back to the OS.
+
+    Each window batch frees the same few large activations. glibc raises its mmap threshold after such frees,
+    so later batches are served from the heap, whose free space fragments and is not returned: over an hour of
+    audio peak RSS grew 1.6x with no tensor outliving its batch. Trimming after every batch keeps it flat, at
+    a cost of well under a millisecond per window.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
 def encode_windowed(
     model: HACModel,
     reader: AudioReader,
@@ -186,6 +210,8 @@ def encode_windowed(
         for name, c in codes.items():
             for w, item_codes in zip(group, c):
                 pieces.setdefault(name, []).append(item_codes[..., w.keep_start - w.start : w.keep_end - w.start])
+        del audio, codes
+        release_freed_memory()
     return {name: torch.cat(parts, dim=-1)[None] for name, parts in pieces.items()}
 
 
@@ -210,4 +236,5 @@ def decode_windowed(
         audio = model.decode(model.embed(window_codes), None)  # [b, 1, window * hop]
         for w, item_audio in zip(group, audio):
             pieces.append(item_audio[..., (w.keep_start - w.start) * hop : (w.keep_end - w.start) * hop])
+        release_freed_memory()
     return torch.cat(pieces, dim=-1)[None]
