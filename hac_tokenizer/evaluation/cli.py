@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from .. import hub
 from ..errors import HACError
 from ..manifest import read_manifest
 from ..tokenizer import HACTokenizer
@@ -91,9 +89,7 @@ def _device(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the placeholder warning is stated in the report instead
-        tok = HACTokenizer.from_pretrained(args.model, device=_device(args.device))
+    tok = HACTokenizer.from_pretrained(args.model, device=_device(args.device))
     entries = read_manifest(args.manifest, split=args.split)[: args.max_utterances]
     streams = tuple(tuple(s.split("+")) for s in args.ablations)
     options = EvalOptions(
@@ -113,8 +109,6 @@ def run(args: argparse.Namespace) -> Path:
             bar.update()
 
         metrics = evaluate(tok, collected, options, step)
-    entry = hub.REGISTRY.get(tok.name)
-    metrics["placeholder"] = bool(args.model in (None, tok.name) and entry is not None and entry.placeholder)
     metrics["manifest"] = str(args.manifest)
     metrics["settings"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()}
     return write_report(metrics, collected.examples, tok.sample_rate, args.out)

@@ -198,8 +198,6 @@ def _probe_section(probes) -> list[str]:
 
 def write_markdown(metrics: Mapping, plots: Sequence[str], path: Path) -> None:
     lines = [f"# hac-eval report: {metrics['model']}", ""]
-    if metrics.get("placeholder"):
-        lines += ["**This model is an UNTRAINED PLACEHOLDER (random weights): these are random-init numbers.**", ""]
     manifest = (
         f"Manifest `{metrics.get('manifest', '?')}`: {metrics['utterances']} utterances, {metrics['seconds']:.1f} s, "
     )

@@ -23,16 +23,24 @@ class Snake(nn.Module):
         return x + (alpha + 1e-9).reciprocal() * torch.sin(alpha * x).pow(2)
 
 
+def _weight_normed(conv: nn.Module) -> nn.Module:
+    # Biases start at zero, as in DAC. PyTorch's default random biases are as large as the response to
+    # speech at a typical level (RMS ~0.05), and summed over the encoder's 20-odd convolutions they make its
+    # output at initialisation a near-constant vector: every frame then falls on the same code of every VQ.
+    nn.init.zeros_(conv.bias)
+    return weight_norm(conv)
+
+
 def wn_conv1d(in_ch: int, out_ch: int, kernel: int, stride: int = 1, dilation: int = 1, padding: int | None = None) -> nn.Module:
     """Weight-normed conv; ``padding`` defaults to "same" for odd kernels at stride 1."""
     if padding is None:
         padding = dilation * (kernel - 1) // 2
-    return weight_norm(nn.Conv1d(in_ch, out_ch, kernel, stride=stride, dilation=dilation, padding=padding))
+    return _weight_normed(nn.Conv1d(in_ch, out_ch, kernel, stride=stride, dilation=dilation, padding=padding))
 
 
 def wn_conv_transpose1d(in_ch: int, out_ch: int, stride: int) -> nn.Module:
     """Upsampling by exactly ``stride``: kernel 2*stride, so T frames become T*stride samples."""
-    return weight_norm(
+    return _weight_normed(
         nn.ConvTranspose1d(
             in_ch, out_ch, 2 * stride, stride=stride, padding=(stride + 1) // 2, output_padding=stride % 2
         )

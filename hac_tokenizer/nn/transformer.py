@@ -59,6 +59,10 @@ class TransformerEncoder(nn.Module):
 
     def __init__(self, dim: int, config: TransformerConfig) -> None:
         super().__init__()
+        # wav2vec 2.0 layer-normalises the CNN features before projecting them to the transformer width. Here
+        # it also makes the stream independent of the latent's scale, which is tiny at initialisation: without
+        # it proj_in's bias drowns the signal and every frame maps to one code.
+        self.norm_in = nn.LayerNorm(dim)
         self.proj_in = nn.Linear(dim, config.width)
         self.pos = ConvPositionalEmbedding(config.width, config.pos_conv_kernel, config.pos_conv_groups)
         self.layers = nn.ModuleList(
@@ -69,7 +73,7 @@ class TransformerEncoder(nn.Module):
 
     def forward(self, z: Tensor, mask: Tensor | None = None) -> Tensor:
         """``z [B, D, T]``, ``mask [B, 1, T]`` (None: no padding) -> ``[B, D, T]``."""
-        x = apply_mask(rearrange(self.proj_in(rearrange(z, "b d t -> b t d")), "b t c -> b c t"), mask)
+        x = apply_mask(rearrange(self.proj_in(self.norm_in(rearrange(z, "b d t -> b t d"))), "b t c -> b c t"), mask)
         x = rearrange(x + self.pos(x), "b c t -> b t c")
         key_mask = None if mask is None else rearrange(mask.bool(), "b 1 t -> b 1 1 t")
         for layer in self.layers:

@@ -18,8 +18,7 @@ PNMI = {
 
 def test_report_has_tables_and_plots(tmp_path):
     example = {"original": np.sin(np.arange(8000) / 5.0), "full": np.zeros(8000)}
-    report = write_report(metrics(pnmi=PNMI, placeholder=True), [example], 16000, tmp_path).read_text()
-    assert "UNTRAINED PLACEHOLDER" in report
+    report = write_report(metrics(pnmi=PNMI), [example], 16000, tmp_path).read_text()
     assert "| phonetic | 0.600 | 0.450 |" in report
     assert "| fr | 0.150 | 0.300 | 0.050 |" in report
     for png in ("pnmi_layers.png", "pnmi_languages.png", "spectrogram.png"):
