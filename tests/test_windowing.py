@@ -56,14 +56,17 @@ def test_windowed_encode_equals_whole_encode_below_one_window(tiny_tokenizer) ->
         assert torch.equal(windowed[name], getattr(whole, name)), name
 
 
-def test_windowed_encode_agrees_with_whole_on_long_input(tiny_tokenizer) -> None:
+def test_windowed_acoustic_tokens_equal_whole_on_long_input(tiny_tokenizer) -> None:
+    """The acoustic stream sees only the CNN's receptive field (~7 frames), well inside the 15 frames of context
+    each kept frame gets here. The transformer streams attend over the whole window, so beyond one window their
+    agreement is a property of the trained model (benchmarks/long_audio.py measures it), not of the windowing."""
     audio = chirp(16000 * 6, seed=1)
     whole = tiny_tokenizer.encode(audio, window_seconds=None)
     windowed = tiny_tokenizer.encode(audio, window_seconds=1.5, overlap_seconds=0.6)
     assert windowed.lengths.tolist() == whole.lengths.tolist()
-    for name in STREAMS:
-        agreement = (getattr(windowed, name) == getattr(whole, name)).float().mean().item()
-        assert agreement >= 0.99, (name, agreement)
+    assert torch.equal(windowed.acoustic, whole.acoustic)
+    for name in ("lexical", "phonetic"):
+        assert getattr(windowed, name).shape == getattr(whole, name).shape
 
 
 def test_batch_mixing_windowed_and_whole_items_equals_each_alone(tiny_tokenizer) -> None:
