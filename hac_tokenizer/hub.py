@@ -52,7 +52,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="83ef3f8b58265da8461799232d220465fb50692ec2807ed9e0cc64b3d8a1aae2",
+            sha256="d4c59c40c91264ff19879e13c2177f8ba83cd801b5c3c79abafd0a72c8916ac7",
             bundled=True,
             recipe=f"training/configs/{DEFAULT_MODEL}.yaml",
         ),

@@ -62,6 +62,6 @@ def test_streams_are_not_collapsed(bundled, speech):
     assert all(len(layer.unique()) >= 16 for layer in tokens.acoustic[0])
 
 
-GOLDEN_LEXICAL: list[int] = []
-GOLDEN_PHONETIC: list[int] = []
-GOLDEN_ACOUSTIC: list[int] = []
+GOLDEN_LEXICAL = [144, 752, 858, 1049, 661, 1049, 720, 1109, 1770, 322, 322, 144, 1108, 1077, 1904, 468]
+GOLDEN_PHONETIC = [460, 216, 341, 153, 434, 153, 54, 412, 338, 471, 138, 471, 20, 258, 49, 129]
+GOLDEN_ACOUSTIC = [318, 829, 852, 218, 216, 930, 357, 512, 508, 504, 580, 849, 334, 901, 604, 838]
