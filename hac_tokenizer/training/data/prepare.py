@@ -8,7 +8,7 @@ Layouts read (as distributed; paths relative to the ``root`` given):
 * MLS: ``<split>/transcripts.txt`` (``<speaker>_<book>_<utt>\\t<text>``) and
   ``<split>/audio/<speaker>/<book>/<utt id>.flac`` (``.opus`` in the opus release); ``root`` is e.g.
   ``mls_german``; the language comes from that name unless given.
-* Recordings by language: ``<language>/**/<label>.<wav|flac|ogg>``, e.g. the spoken words that the Debian
+* Recordings by language: ``<language>/**/<label>.<wav|flac|ogg|...>``, e.g. the spoken words that the Debian
   package ``ktuberling-data`` installs under ``/usr/share/ktuberling/sounds``. Every file is one ``test``
   utterance, its transcript the file name; they carry no alignments, so they serve reconstruction and
   codebook metrics on real recorded speech.
@@ -35,6 +35,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from ...audio import list_audio_files
 from ...manifest import ManifestEntry
 from .errors import DataError
 from .textgrid import read_alignment
@@ -177,15 +178,12 @@ def voxpopuli_utterances(root: str | os.PathLike, language: str,
                                 f"voxpopuli-{row['speaker_id']}", SPLIT_NAMES.get(split, split))
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-
-
 def recording_utterances(root: str | os.PathLike, language: str) -> Iterator[Utterance]:
     """Every audio file under ``root/language``, one ``test`` utterance each (speaker: one per corpus and language)."""
     folder = Path(root) / language
     if not folder.is_dir():
         raise DataError(f"no folder {folder}; --root must hold one folder per language code.")
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
+    for path in list_audio_files(folder):
         label = path.relative_to(folder).with_suffix("").as_posix()
         yield Utterance(f"{Path(root).name}-{language}-{label.replace('/', '-')}", path,
                         path.stem.replace("_", " "), f"{Path(root).name}-{language}", "test")
@@ -196,7 +194,7 @@ def prepare_recordings(root: str | os.PathLike, languages: Iterable[str]) -> Pre
     for language in languages:
         part = build_manifest(recording_utterances(root, language), language)
         if not part.entries:
-            raise DataError(f"no {'/'.join(AUDIO_SUFFIXES)} files under {Path(root) / language}.")
+            raise DataError(f"no audio files under {Path(root) / language}.")
         corpus.entries += part.entries
     return corpus
 
