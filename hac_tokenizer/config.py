@@ -27,9 +27,23 @@ class TransformerConfig:
     ffn: int = 3072
     pos_conv_kernel: int = 128  # frames at 50 Hz: 2.56 s of context for the relative position signal
     pos_conv_groups: int = 16
+    # Frames on each side a frame may attend to; None: the whole input. Set it to the training clip length:
+    # training then runs exactly as with global attention, while long inputs see no more context than the
+    # model was trained with, and a token's context is bounded (see ``context_frames``).
+    attention_window: int | None = None
 
     def __post_init__(self) -> None:
         _check_sizes(self)
+        window = self.attention_window
+        if window is not None and (not isinstance(window, int) or isinstance(window, bool) or window < 1):
+            raise ConfigError(f"TransformerConfig.attention_window must be a positive integer or null, got {window!r}.")
+
+    @property
+    def context_frames(self) -> int | None:
+        """Frames on each side that can change a frame's output (None: unbounded, global attention)."""
+        if self.attention_window is None:
+            return None
+        return self.layers * self.attention_window + self.pos_conv_kernel // 2
 
 
 @dataclass(frozen=True)
@@ -208,19 +222,29 @@ def _build(kind: type, data: Any, where: str) -> Any:
         raise ConfigError(f"{where} is malformed: {err}") from err
 
 
+# The paper's recipes train on 3.8 s clips (190 frames); attention reaches no further than that.
+_PAPER_TRANSFORMER = TransformerConfig(attention_window=190)
+
+
 def _hac(name: str, bits: int = 14, acoustic_layers: int = 7) -> HACConfig:
-    stream = StreamConfig(codebook_size=2**bits)
+    stream = StreamConfig(codebook_size=2**bits, transformer=_PAPER_TRANSFORMER)
     return HACConfig(name=name, acoustic_layers=acoustic_layers, phonetic=stream, lexical=stream)
 
 
 def _dac(name: str, bits: int) -> HACConfig:
     # DAC-*-HuB-T: 9 VQ layers, the first (phonetic, 128-dim) factored out of the RVQ; no lexical level.
-    return HACConfig(name=name, acoustic_layers=8, phonetic=StreamConfig(codebook_size=2**bits), lexical=None)
+    return HACConfig(
+        name=name, acoustic_layers=8, phonetic=StreamConfig(codebook_size=2**bits, transformer=_PAPER_TRANSFORMER),
+        lexical=None,
+    )
 
 
 def tiny_config(name: str = "tiny") -> HACConfig:
     """A few-thousand-parameter model with the full structure, for tests and examples."""
-    transformer = TransformerConfig(layers=1, heads=2, width=16, ffn=32, pos_conv_kernel=8, pos_conv_groups=2)
+    # An 8-frame attention window: tests on inputs of more than 9 frames run the local-attention path.
+    transformer = TransformerConfig(
+        layers=1, heads=2, width=16, ffn=32, pos_conv_kernel=8, pos_conv_groups=2, attention_window=8
+    )
     stream = StreamConfig(codebook_size=32, codebook_dim=4, transformer=transformer)
     return HACConfig(
         name=name, encoder_dim=4, latent_dim=32, decoder_dim=32, acoustic_layers=2,
@@ -235,7 +259,9 @@ def small_config(name: str = "hac-mls8-small") -> HACConfig:
     narrower than the latent (192 < 256 channels) because its convolutions at 16 kHz are most of a training
     step's cost.
     """
-    transformer = TransformerConfig(layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16)
+    transformer = TransformerConfig(  # attention reaches as far as a 1.92 s training clip (96 frames)
+        layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16, attention_window=96
+    )
     return HACConfig(
         name=name, encoder_dim=16, latent_dim=256, decoder_dim=192, acoustic_layers=4,
         acoustic_codebook_size=1024, acoustic_codebook_dim=8,
