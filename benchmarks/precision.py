@@ -1,7 +1,7 @@
 """fp16/bf16 against fp32: token agreement per stream, reconstruction difference, throughput.
 
     python benchmarks/precision.py --device cuda --dtype fp16 bf16 --minutes 3 --model hac-14-l16
-    python benchmarks/precision.py --device cpu --dtype bf16 --minutes 1        # CPU: bf16 only is useful
+    python benchmarks/precision.py --device cpu --dtype fp16 bf16 --minutes 1   # CPU: a proxy for the numerics, slow
 
 Audio is cut into ``--clip`` second items encoded as one batch. Nearest-code search and the code
 embeddings stay in fp32 whatever the dtype (``HACTokenizer.to``), so tokens differ only where reduced
