@@ -11,8 +11,12 @@ from hac_tokenizer.config import HACConfig, StreamConfig, TransformerConfig
 
 
 def micro_config() -> HACConfig:
-    """Every part of HAC, as few layers as possible: inductor compile time grows with the op count."""
-    transformer = TransformerConfig(layers=1, heads=2, width=8, ffn=16, pos_conv_kernel=4, pos_conv_groups=2)
+    """Every part of HAC, as few layers as possible: inductor compile time grows with the op count.
+
+    The 500-frame test input exceeds the 16-frame attention window, so the local-attention path is compiled."""
+    transformer = TransformerConfig(
+        layers=1, heads=2, width=8, ffn=16, pos_conv_kernel=4, pos_conv_groups=2, attention_window=16
+    )
     stream = StreamConfig(codebook_size=16, codebook_dim=4, transformer=transformer)
     return HACConfig(
         name="micro", encoder_dim=2, encoder_rates=(2, 2), latent_dim=8, decoder_dim=8, decoder_rates=(2, 2),
