@@ -192,7 +192,8 @@ class HACTokenizer:
                 (memory bounded whatever the length; see :mod:`hac_tokenizer.windowing`). Shorter items
                 are encoded whole, so their tokens do not depend on it. None: always whole.
             overlap_seconds: overlap of consecutive windows; each window keeps its centre, with half
-                the overlap of context on each side.
+                the overlap of context on each side. Where that half covers the transformers'
+                ``context_frames`` (plus the CNN's few frames), windowed tokens equal whole tokens.
 
         Returns:
             ``HACTokens`` with ``lexical``/``phonetic [B, T]``, ``acoustic [B, N, T]``, ``lengths [B]``
