@@ -129,10 +129,8 @@ def test_encode_file_streams_a_long_file_like_in_memory_windows(tiny_tokenizer, 
 
 def test_freed_memory_goes_back_after_every_window_batch(tiny_tokenizer, tmp_path, monkeypatch) -> None:
     """Without it glibc's heap grew 1.6x over an hour of audio (benchmarks/README.md, long audio)."""
-    import hac_tokenizer.windowing as windowing
-
     calls = []
-    monkeypatch.setattr(windowing, "release_freed_memory", lambda: calls.append(1))
+    monkeypatch.setattr("hac_tokenizer.windowing.release_freed_memory", lambda: calls.append(1))
     path = tmp_path / "long.wav"
     sf.write(path, chirp(16000 * 5, seed=2).numpy(), 16000, subtype="FLOAT")
     tokens = tiny_tokenizer.encode_file(path, window_seconds=1.0, overlap_seconds=0.4)  # 8 windows: 2 batches of 4
