@@ -16,6 +16,10 @@ from typing import Any
 
 from .errors import ConfigError
 
+ENCODER_KINDS = ("dac-cnn", "mel-convnext")
+DECODER_KINDS = ("dac-cnn", "istft")
+ACOUSTIC_INPUTS = ("latent", "residual")
+
 
 @dataclass(frozen=True)
 class TransformerConfig:
@@ -62,17 +66,32 @@ class StreamConfig:
 class HACConfig:
     """Architecture of a HAC model. Sizes default to the paper's HAC-14 at 16 kHz.
 
-    The CNN codec follows DAC (Kumar et al. 2023): channels double at each encoder stride and halve at
-    each decoder stride; ``hop_length = prod(encoder_rates)`` samples per token frame.
+    ``encoder_kind`` / ``decoder_kind`` pick the class of each part (``nn/``):
+
+    * ``"dac-cnn"``: the DAC CNN (Kumar et al. 2023), the paper's choice. Channels start at ``encoder_dim`` and
+      double at each of the ``encoder_rates`` strides; the decoder's start at ``decoder_dim`` and halve at each of
+      the ``decoder_rates`` strides.
+    * ``"mel-convnext"`` (encoder) / ``"istft"`` (decoder): frame-rate kinds for small CPU-trained models (log-mel
+      front end, Vocos-style iSTFT head, ``encoder_depth`` / ``decoder_depth`` ConvNeXt blocks of width
+      ``encoder_dim`` / ``decoder_dim``; the rates then only fix the hop).
+
+    Either way ``hop_length = prod(encoder_rates)`` samples per token frame. ``acoustic_input`` says what the
+    acoustic RVQ quantizes: ``"latent"`` is the paper's ``RVQ(Z)``; ``"residual"`` is ``RVQ(Z - Z_Qp - Z_Ql)``, what
+    the content streams leave (as SpeechTokenizer's RVQ layers after the first quantize a residual).
     """
 
     name: str = "hac-14-l16"
     sample_rate: int = 16000
+    encoder_kind: str = "dac-cnn"
     encoder_dim: int = 64
     encoder_rates: tuple[int, ...] = (2, 4, 5, 8)
+    encoder_depth: int = 1
     latent_dim: int = 1024
+    decoder_kind: str = "dac-cnn"
     decoder_dim: int = 1536
     decoder_rates: tuple[int, ...] = (8, 5, 4, 2)
+    decoder_depth: int = 1
+    acoustic_input: str = "latent"
     acoustic_layers: int = 7
     acoustic_codebook_size: int = 1024
     acoustic_codebook_dim: int = 8
@@ -83,7 +102,13 @@ class HACConfig:
         object.__setattr__(self, "encoder_rates", tuple(self.encoder_rates))
         object.__setattr__(self, "decoder_rates", tuple(self.decoder_rates))
         _check_sizes(self)
-        if self.decoder_dim >> len(self.decoder_rates) < 1:
+        for key, kinds in (("encoder_kind", ENCODER_KINDS), ("decoder_kind", DECODER_KINDS), ("acoustic_input", ACOUSTIC_INPUTS)):
+            if getattr(self, key) not in kinds:
+                raise ConfigError(f"{key} must be one of {', '.join(kinds)}; got {getattr(self, key)!r}.")
+        if (self.encoder_kind, self.decoder_kind) != ("dac-cnn", "dac-cnn") and self.hop_length % 2:
+            # frames of four hops are centred on each hop's middle: the padding (3 hops / 2) must be whole samples
+            raise ConfigError(f"the frame-rate encoder and decoder kinds need an even hop length, got {self.hop_length}.")
+        if self.decoder_kind == "dac-cnn" and self.decoder_dim >> len(self.decoder_rates) < 1:
             raise ConfigError(
                 f"decoder_dim {self.decoder_dim} is halved at each of the {len(self.decoder_rates)} decoder stages; "
                 f"it must be at least {2 ** len(self.decoder_rates)}."
@@ -253,17 +278,19 @@ def tiny_config(name: str = "tiny") -> HACConfig:
 
 
 def small_config(name: str = "hac-mls8-small") -> HACConfig:
-    """The bundled default: the paper's structure scaled down to train on 2 CPU cores and ship in a wheel.
+    """The bundled default: the paper's three streams on frame-rate parts that train on 2 CPU cores.
 
-    Codebooks shrink with the data: a few hours of synthetic speech cannot fill 16384 entries. The decoder is
-    narrower than the latent (192 < 256 channels) because its convolutions at 16 kHz are most of a training
-    step's cost.
+    A log-mel ConvNeXt encoder and a Vocos-style iSTFT decoder replace the DAC CNN, whose waveform-rate
+    convolutions were nearly all of a training step's cost; the acoustic RVQ quantizes what the content streams
+    leave, so that swapping it changes the voice and keeps the words. Codebooks shrink with the data: a few hours
+    of speech cannot fill 16384 entries.
     """
     transformer = TransformerConfig(  # attention reaches as far as a 1.92 s training clip (96 frames)
         layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16, attention_window=96
     )
     return HACConfig(
-        name=name, encoder_dim=16, latent_dim=256, decoder_dim=192, acoustic_layers=4,
+        name=name, encoder_kind="mel-convnext", encoder_dim=256, encoder_depth=4, latent_dim=256,
+        decoder_kind="istft", decoder_dim=384, decoder_depth=6, acoustic_input="residual", acoustic_layers=4,
         acoustic_codebook_size=1024, acoustic_codebook_dim=8,
         phonetic=StreamConfig(codebook_size=512, codebook_dim=32, transformer=transformer),
         lexical=StreamConfig(codebook_size=2048, codebook_dim=32, transformer=transformer),

@@ -1,7 +1,10 @@
 """HACModel: the network of the paper's Fig. 1, with no I/O concerns.
 
-    Z = ENC(x);  Z_Qa = RVQacoust(Z);  Z_Qp = VQphn(TrfENC_p(Z));  Z_Ql = VQlex(TrfENC_l(Z))
+    Z = ENC(x);  Z_Qp = VQphn(TrfENC_p(Z));  Z_Ql = VQlex(TrfENC_l(Z))
+    Z_Qa = RVQacoust(Z)  or, with ``acoustic_input="residual"``,  RVQacoust(Z - Z_Qp - Z_Ql)
     x_hat = DEC(Z_Qa + Z_Qp + Z_Ql)
+
+``build_encoder`` / ``build_decoder`` map the config's kinds to their classes.
 
 ``HACTokenizer`` wraps it for users; the trainer calls ``forward`` for the straight-through path.
 """
@@ -16,6 +19,7 @@ from torch import Tensor, nn
 from .config import HACConfig, StreamConfig
 from .nn.decoder import Decoder
 from .nn.encoder import Encoder
+from .nn.frame_codec import ISTFTDecoder, MelEncoder
 from .nn.layers import apply_mask
 from .nn.transformer import TransformerEncoder
 from .quantization import FactorizedVQ, ResidualVQ, VQOutput
@@ -48,16 +52,30 @@ class HACOutput:
     quantized: dict[str, VQOutput]  # per stream: "acoustic", "phonetic", "lexical"
 
 
+def build_encoder(config: HACConfig) -> nn.Module:
+    """The encoder of ``config.encoder_kind``: ``[B, 1, S], sample mask [B, 1, S] -> Z [B, D, S / hop]``."""
+    if config.encoder_kind == "mel-convnext":
+        return MelEncoder(config.sample_rate, config.hop_length, config.encoder_dim, config.encoder_depth, config.latent_dim)
+    return Encoder(config.encoder_dim, config.encoder_rates, config.latent_dim)
+
+
+def build_decoder(config: HACConfig) -> nn.Module:
+    """The decoder of ``config.decoder_kind``: ``Z_Q [B, D, T], frame mask [B, 1, T] -> [B, 1, T * hop]``."""
+    if config.decoder_kind == "istft":
+        return ISTFTDecoder(config.latent_dim, config.hop_length, config.decoder_dim, config.decoder_depth)
+    return Decoder(config.latent_dim, config.decoder_dim, config.decoder_rates)
+
+
 class HACModel(nn.Module):
     def __init__(self, config: HACConfig) -> None:
         super().__init__()
         self.config = config
         d = config.latent_dim
-        self.encoder = Encoder(config.encoder_dim, config.encoder_rates, d)
+        self.encoder = build_encoder(config)
         self.acoustic = ResidualVQ(d, config.acoustic_layers, config.acoustic_codebook_size, config.acoustic_codebook_dim)
         self.phonetic = None if config.phonetic is None else TokenStream(d, config.phonetic)
         self.lexical = None if config.lexical is None else TokenStream(d, config.lexical)
-        self.decoder = Decoder(d, config.decoder_dim, config.decoder_rates)
+        self.decoder = build_decoder(config)
 
     def streams(self) -> dict[str, TokenStream]:
         """The factored-out streams this model has, by name."""
@@ -72,15 +90,22 @@ class HACModel(nn.Module):
 
         ``frame_mask [B, 1, T]`` marks valid frames; the sample mask is derived from it.
         """
-        sample_mask = None if frame_mask is None else frame_mask.repeat_interleave(self.config.hop_length, -1)
-        z = self.encoder(apply_mask(audio, sample_mask), sample_mask)
+        z = self.latent(audio, frame_mask)
+        residual = self.config.acoustic_input == "residual" and "acoustic" in streams
         codes = {}
         for name, stream in self.streams().items():
-            if name in streams:
+            if name in streams or residual:
                 codes[name] = stream.encode(z, frame_mask)
         if "acoustic" in streams:
+            if residual:
+                z = z - self.embed({name: codes[name] for name in self.streams()}).to(z.dtype)
             codes["acoustic"] = self.acoustic.encode(z)
-        return codes
+        return {name: codes[name] for name in streams if name in codes}
+
+    def latent(self, audio: Tensor, frame_mask: Tensor | None) -> Tensor:
+        """``audio [B, 1, S] -> Z [B, D, T]``, padding zeroed."""
+        sample_mask = None if frame_mask is None else frame_mask.repeat_interleave(self.config.hop_length, -1)
+        return self.encoder(apply_mask(audio, sample_mask), sample_mask)
 
     def embed(self, codes: dict[str, Tensor]) -> Tensor:
         """Codes -> ``Z_Q [B, D, T]``, the sum of each given stream's code embeddings (fp32)."""
@@ -95,10 +120,10 @@ class HACModel(nn.Module):
 
     def forward(self, audio: Tensor, frame_mask: Tensor | None = None) -> HACOutput:
         """Training path: ``audio [B, 1, S]`` -> reconstruction, latent and every quantizer's output."""
-        sample_mask = None if frame_mask is None else frame_mask.repeat_interleave(self.config.hop_length, -1)
-        z = self.encoder(apply_mask(audio, sample_mask), sample_mask)
-        quantized = {"acoustic": self.acoustic(z)}
-        for name, stream in self.streams().items():
-            quantized[name] = stream(z, frame_mask)
+        z = self.latent(audio, frame_mask)
+        quantized = {name: stream(z, frame_mask) for name, stream in self.streams().items()}
+        content = [q.quantized for q in quantized.values()]
+        acoustic_in = z - torch.stack(content).sum(0) if self.config.acoustic_input == "residual" and content else z
+        quantized["acoustic"] = self.acoustic(acoustic_in)
         z_q = torch.stack([q.quantized for q in quantized.values()]).sum(0)
         return HACOutput(self.decode(z_q, frame_mask), z, quantized)

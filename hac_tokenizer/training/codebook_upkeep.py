@@ -31,10 +31,10 @@ class CodebookUpkeep:
         }
         self.generator = torch.Generator().manual_seed(seed)
 
-    def observe(self, quantized: dict[str, VQOutput]) -> None:
-        """Count this step's codes: ``codes [B, T]`` per stream, ``[B, N, T]`` for the acoustic RVQ."""
+    def observe(self, quantized: dict[str, VQOutput], frame_mask: torch.Tensor | None = None) -> None:
+        """Count this step's codes (``[B, T]`` per stream, ``[B, N, T]`` for the acoustic RVQ) on ``frame_mask [B, T]``."""
         for name, monitor in self.monitors.items():
-            monitor.update(quantized[name].codes.detach())
+            monitor.update(quantized[name].codes.detach(), frame_mask)
 
     def metrics(self) -> dict[str, float]:
         """Live-code fraction and perplexity of each stream (mean over RVQ layers for the acoustic one)."""
@@ -48,16 +48,25 @@ class CodebookUpkeep:
         return self.config.replace_every > 0 and step % self.config.replace_every == 0
 
     @torch.no_grad()
-    def replace(self, quantized: dict[str, VQOutput], runtime: Runtime) -> int:
-        """Re-seed dead codes from this batch's latents (rank 0), then share the codebooks; returns the count."""
+    def replace(self, quantized: dict[str, VQOutput], runtime: Runtime, frame_mask: torch.Tensor | None = None) -> int:
+        """Re-seed dead codes from this batch's latents (rank 0), then share the codebooks; returns the count.
+
+        ``frame_mask [B, T]`` marks frames of real audio: padding would seed codes that only silence picks.
+        Re-seeded codes are credited as alive (:meth:`CodebookMonitor.revive`), so they get ``usage_window`` steps
+        to be picked before they can be replaced again.
+        """
         replaced = 0
         if runtime.is_main:
             for name, vqs in self.quantizers.items():
                 latents = quantized[name].latent.detach()
                 layers = rearrange(latents, "b n d t -> n b d t") if name == "acoustic" else latents[None]
                 dead = self.monitors[name].dead_codes()  # [N, K]
-                for vq, layer_latents, layer_dead in zip(vqs, layers, dead):
-                    replaced += replace_dead_codes(vq, layer_latents.float(), layer_dead, self.generator)
+                revived = torch.zeros_like(dead)
+                for layer, (vq, layer_latents) in enumerate(zip(vqs, layers)):
+                    count = replace_dead_codes(vq, layer_latents.float(), dead[layer], self.generator, frame_mask)
+                    revived[layer] = dead[layer] if count else False
+                    replaced += count
+                self.monitors[name].revive(revived)
         if runtime.distributed:
             for vqs in self.quantizers.values():
                 for vq in vqs:

@@ -13,7 +13,6 @@ per-discriminator means (as DAC does), so adding a discriminator adds a term rat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from ..errors import HACError
+from ..nn.dsp import mel_filterbank, stft
 
 if TYPE_CHECKING:  # discriminators.py imports the STFT helpers from here
     from .discriminators import DiscriminatorOutput
@@ -35,16 +35,6 @@ class LossConfigError(HACError, ValueError):
     """A loss was configured with settings it cannot use (unknown kind, mismatched lists)."""
 
 
-def stft(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
-    """``x [B, 1, S] -> [B, F, T]`` complex STFT: Hann window, reflect-padded and centred (DAC's settings)."""
-    hop_length = hop_length or window_length // 4
-    window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
-    return torch.stft(
-        x.squeeze(1), n_fft=window_length, hop_length=hop_length, window=window, center=True,
-        pad_mode="reflect", return_complex=True,
-    )
-
-
 def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
     """``x [B, 1, S] -> |STFT| [B, F, T]`` (the mel loss's spectrogram)."""
     return stft(x, window_length, hop_length).abs()
@@ -54,33 +44,6 @@ def stft_complex(x: Tensor, window_length: int, hop_length: int | None = None) -
     """``x [B, 1, S] -> [B, 2, T, F]``: real and imaginary STFT parts as channels (discriminator input)."""
     spec = torch.view_as_real(stft(x, window_length, hop_length))  # [B, F, T, 2]
     return rearrange(spec, "b f t c -> b c t f")
-
-
-def _hz_to_mel(hz: Tensor) -> Tensor:
-    """Slaney mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above."""
-    linear = hz / (200.0 / 3.0)
-    log = 15.0 + torch.log(hz.clamp(min=1e-10) / 1000.0) / (math.log(6.4) / 27.0)
-    return torch.where(hz >= 1000.0, log, linear)
-
-
-def _mel_to_hz(mel: Tensor) -> Tensor:
-    linear = mel * (200.0 / 3.0)
-    log = 1000.0 * torch.exp((mel - 15.0) * (math.log(6.4) / 27.0))
-    return torch.where(mel >= 15.0, log, linear)
-
-
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
-    """``[n_mels, n_fft // 2 + 1]`` triangular filters on the Slaney mel scale, Slaney area-normalised."""
-    fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
-    edges_mel = torch.linspace(0.0, float(_hz_to_mel(torch.tensor(sample_rate / 2.0))), n_mels + 2, dtype=torch.float64)
-    edges_hz = _mel_to_hz(edges_mel)
-    lower, centre, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
-    rising = (fft_hz[None, :] - lower) / (centre - lower)
-    falling = (upper - fft_hz[None, :]) / (upper - centre)
-    filters = torch.clamp(torch.minimum(rising, falling), min=0.0)
-    # area normalisation: each triangle integrates to the same energy whatever its width
-    filters = filters * (2.0 / (upper - lower))
-    return filters.float()
 
 
 class MelLoss(nn.Module):

@@ -113,9 +113,10 @@ class Trainer:
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
         self.step += 1
-        self.upkeep.observe(out.hac.quantized)
+        frame_mask = batch.frame_mask(audio.shape[-1] // self.student.model.config.hop_length).to(audio.device)
+        self.upkeep.observe(out.hac.quantized, frame_mask)
         if self.upkeep.due(self.step):
-            self.upkeep.replace(out.hac.quantized, self.runtime)
+            self.upkeep.replace(out.hac.quantized, self.runtime, frame_mask)
         return {
             "total": total.detach(), **{k: v.detach() for k, v in terms.items()},
             "discriminator": d_loss, "grad_norm_g": grad_g, "grad_norm_d": grad_d,

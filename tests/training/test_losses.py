@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from hac_tokenizer.nn.dsp import mel_filterbank
 from hac_tokenizer.training.discriminators import DiscriminatorOutput
 from hac_tokenizer.training.losses import (
     MEL_BANDS,
@@ -16,7 +17,6 @@ from hac_tokenizer.training.losses import (
     discriminator_loss,
     feature_matching_loss,
     generator_loss,
-    mel_filterbank,
     stft_complex,
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from ...manifest import Interval
@@ -24,9 +25,16 @@ class Batch:
     phones: list[tuple[Interval, ...]]
     languages: list[str]
     speakers: list[str]
+    # per item, frames that hold audio of the utterance; the rest is zero padding (None: no padding)
+    valid_frames: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def frame_mask(self, num_frames: int) -> Tensor:
+        """``[B, T]`` bool, True on frames that hold audio of the utterance."""
+        valid = torch.tensor(self.valid_frames if self.valid_frames is not None else [num_frames] * len(self))
+        return torch.arange(num_frames)[None, :] < valid[:, None]
 
     def to(self, device) -> Batch:
         from dataclasses import replace

@@ -91,7 +91,7 @@ class ClipDataset(Dataset):
         return Batch(
             audio=rearrange(audio, "s -> 1 1 s"), ids=[entry.id], frame_offsets=[key.frame_offset],
             words=[slice_intervals(entry.words, begin, end)], phones=[slice_intervals(entry.phones, begin, end)],
-            languages=[entry.language], speakers=[entry.speaker],
+            languages=[entry.language], speakers=[entry.speaker], valid_frames=[-(-valid // self.hop_length)],
         )
 
 
@@ -105,6 +105,7 @@ def collate(items: Sequence[Batch]) -> Batch:
         phones=[p for b in items for p in b.phones],
         languages=[x for b in items for x in b.languages],
         speakers=[s for b in items for s in b.speakers],
+        valid_frames=[f for b in items for f in b.valid_frames],
     )
 
 

@@ -10,6 +10,7 @@ Spec kinds (``build_teacher``)::
     {"kind": "labse", "path": "sentence-transformers/LaBSE"}                    # aligned words, needs transcripts
     {"kind": "samu", "path": "/models/samu-xlsr"}                                # utterance embedding, no transcripts
     {"kind": "panphon"}                                                          # offline: aligned IPA phones
+    {"kind": "phone-identity"}                                                   # offline: panphon + phone code
     {"kind": "word-vectors"}                                                     # offline: all-MiniLM-L6-v2 package
     {"kind": "cached", "path": "cache/hubert", "dim": 768}                     # features precomputed to disk
 
@@ -111,10 +112,14 @@ def build_teacher(spec: dict) -> Teacher:
         from .panphon_features import PanphonTeacher
 
         return PanphonTeacher(frame_rate=frame_rate)
+    if kind == "phone-identity":
+        from .phone_identity import PhoneIdentityTeacher
+
+        return PhoneIdentityTeacher(frame_rate=frame_rate)
     if kind == "cached":
         from .cache import CachedTeacher
 
         return CachedTeacher(str(_require(spec, "path")))
     raise TeacherError(
-        f"unknown teacher kind {kind!r}; use one of hubert, mhubert, wav2vec2, labse, samu, panphon, word-vectors, cached."
+        f"unknown teacher kind {kind!r}; use one of hubert, mhubert, wav2vec2, labse, samu, panphon, phone-identity, word-vectors, cached."
     )
