@@ -11,7 +11,6 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import soundfile as sf
@@ -20,12 +19,14 @@ import torch
 from torch import Tensor
 
 from .atomic import atomic_write
-from .errors import AudioFileError, AudioInputError
+from .errors import AudioFileError, AudioInputError, OutputPathError
 
-AudioLike = Union[Tensor, np.ndarray, str, os.PathLike, Sequence]
+AudioLike = Tensor | np.ndarray | str | os.PathLike | Sequence
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 384_000
 MAX_CHANNELS = 16  # more than this on a channel axis is almost surely a layout mistake
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif", ".au")
+WRITE_SUBTYPE = "PCM_16"  # what save_audio writes; a format must support it to be an output
+_FORMAT_ALIASES = {"AIF": "AIFF"}  # extension -> soundfile format name, where they differ
 
 # Integer PCM is scaled by its full-scale value; int64 and unsigned wide types have no audio convention.
 _INT_SCALE = {torch.int8: 2.0**7, torch.int16: 2.0**15, torch.int32: 2.0**31}
@@ -52,19 +53,54 @@ def load_audio(path: str | os.PathLike) -> tuple[Tensor, int]:
     try:
         data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
-        raise AudioFileError(f"cannot read audio file {path}: {err}. Is it a corrupt or unsupported file?") from err
+        reason = str(err).rstrip(".")  # libsndfile's own text ends with a period ("Format not recognised.")
+        raise AudioFileError(f"cannot read audio file {path}: {reason}. Is it a corrupt or unsupported file?") from err
     if data.size == 0:
         raise AudioFileError(f"audio file {path} contains no samples.")
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
 
 
-def save_audio(path: str | os.PathLike, waveform: Tensor, sample_rate: int) -> None:
-    """Write a ``[S]`` waveform as 16-bit PCM (wav/flac by extension), via a temporary file and rename."""
+def _writable_format(suffix: str) -> str | None:
+    """The soundfile format for a file extension, or None if it cannot be written as :data:`WRITE_SUBTYPE`."""
+    name = suffix.lstrip(".").upper() or "WAV"
+    name = _FORMAT_ALIASES.get(name, name)
+    if name not in sf.available_formats() or not sf.check_format(name, WRITE_SUBTYPE):
+        return None
+    return name
+
+
+def writable_extensions() -> list[str]:
+    """The audio extensions :func:`save_audio` can write (``.wav``, ``.flac``, ...)."""
+    return [ext for ext in AUDIO_EXTENSIONS if _writable_format(ext)]
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The soundfile format :func:`save_audio` writes ``path`` in (by extension; none means WAV).
+
+    Raises :class:`OutputPathError` for an extension it cannot write (mp3, ogg, opus, ...), so a caller can
+    check an output path before doing the work that produces the audio.
+    """
     path = Path(path)
+    fmt = _writable_format(path.suffix)
+    if fmt is None:
+        *most, last = writable_extensions()
+        raise OutputPathError(
+            f"cannot write audio to {path}: 16-bit PCM audio is written only as {', '.join(most)} or {last} files, "
+            f"not {path.suffix}; give the output one of those extensions (e.g. {path.with_suffix('.wav').name})."
+        )
+    return fmt
+
+
+def save_audio(path: str | os.PathLike, waveform: Tensor, sample_rate: int) -> None:
+    """Write a ``[S]`` waveform as 16-bit PCM (wav/flac/aiff/au by extension), via a temporary file and rename.
+
+    Raises :class:`OutputPathError` before writing anything if the extension is not one of those.
+    """
+    path = Path(path)
+    fmt = output_format(path)
     data = waveform.detach().float().clamp(-1, 1).cpu().numpy()
-    fmt = path.suffix.lstrip(".").upper() or "WAV"
     with atomic_write(path) as f:
-        sf.write(f, data, sample_rate, subtype="PCM_16", format=fmt)
+        sf.write(f, data, sample_rate, subtype=WRITE_SUBTYPE, format=fmt)
 
 
 def resample(waveform: Tensor, from_rate: int, to_rate: int) -> Tensor:

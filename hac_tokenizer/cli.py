@@ -1,4 +1,8 @@
-"""``hac-tokenizer`` command: encode audio files to token npz, decode them back, convert a voice, describe a model."""
+"""The hac-tokenizer command: encode audio files to token npz, decode them back, convert a voice, describe a model.
+
+Exit status: 0 when everything was done; 1 when some files failed (each is listed on stderr, the rest were
+done); 2 on a usage or input error, found before any work where it can be (nothing is written then).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .audio import list_audio_files, save_audio
-from .errors import HACError
+from .audio import list_audio_files, output_format, save_audio
+from .errors import HACError, OutputPathError
 from .tokenizer import HACTokenizer
 from .tokens import HACTokens
 
@@ -31,14 +35,57 @@ def _output_for(source: Path, root: Path, out: Path, suffix: str) -> Path:
     return (out / relative).with_suffix(suffix)
 
 
+def _output_key(target: Path) -> str:
+    """Output paths that differ only in case are one file on macOS and Windows: compare them as one."""
+    return str(target).casefold()
+
+
+def _check_out_dir(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"-o {path} is a file; pass a directory to write the outputs in.")
+    return path
+
+
+def _plan(jobs: list[tuple[Path, Path]], out: Path, suffix: str) -> list[tuple[Path, Path]]:
+    """Drop repeats of one file, then refuse, before any work, inputs that would write the same output.
+
+    Every output is named after its input without the extension (``a.wav`` -> ``a.npz``), so ``a.wav`` and
+    ``a.mp3`` in one folder, or two ``a.wav`` from different folders given as files, would share one
+    output: the last one written would silently replace the others.
+    """
+    unique: dict[tuple[Path, str], tuple[Path, Path]] = {}
+    claims: dict[str, tuple[Path, list[Path]]] = {}  # output key -> (output, the inputs that write it)
+    for root, path in jobs:
+        target = _output_for(path, root, out, suffix)
+        key = (path.resolve(), _output_key(target))
+        if key in unique:  # the same file reached twice (a folder and a file in it) is done once
+            continue
+        unique[key] = (root, path)
+        claims.setdefault(key[1], (target, []))[1].append(path)
+    shared = [(target, paths) for target, paths in claims.values() if len(paths) > 1]
+    if shared:
+        lines = [f"  {target} <- {', '.join(map(str, paths))}" for target, paths in shared[:10]]
+        more = [f"  ... and {len(shared) - 10} more outputs"] if len(shared) > 10 else []
+        raise OutputPathError(
+            f"{sum(len(paths) for _, paths in shared)} inputs would share {len(shared)} output file(s) (an output is "
+            "named after its input without the extension), and only the last input of each would be kept:\n"
+            + "\n".join(lines + more)
+            + "\nNothing was written. Rename the inputs, or run them separately with different -o directories."
+        )
+    return list(unique.values())
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
+    out = _check_out_dir(args.out)
+    found = [(root, f) for root in map(Path, args.inputs) for f in list_audio_files(root)]
+    if not found:
+        raise HACError(f"no audio files found in {', '.join(args.inputs)}.")
+    jobs = _plan(found, out, ".npz")
     tok = _load(args)
-    jobs = [(root, f) for root in map(Path, args.inputs) for f in list_audio_files(root)]
-    if not jobs:
-        raise HACError(f"no audio files found in {args.inputs}.")
 
     def encode_one(root: Path, path: Path) -> None:
-        target = _output_for(path, root, Path(args.out), ".npz")
+        target = _output_for(path, root, out, ".npz")
         if not (args.skip_existing and target.exists()):
             tok.encode(path).save(target)
 
@@ -46,16 +93,28 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    out = _check_out_dir(args.out)
+    found = [(root, f) for root in map(Path, args.inputs) for f in _token_files(root)]
+    if not found:
+        raise HACError(f"no .npz token files found in {', '.join(args.inputs)}.")
+    jobs = _plan(found, out, ".wav")
     tok = _load(args)
-    jobs = [(root, f) for root in map(Path, args.inputs) for f in _token_files(root)]
-    if not jobs:
-        raise HACError(f"no .npz token files found in {args.inputs}.")
+    written: dict[str, Path] = {}  # a batch file a.npz writes a_0.wav, a_1.wav: a token file a_0.npz must not replace it
 
     def decode_one(root: Path, path: Path) -> None:
         audio = tok.decode(HACTokens.load(path))
-        for i in range(len(audio)):
-            name = path.stem if len(audio) == 1 else f"{path.stem}_{i}"
-            audio.save(_output_for(path.with_name(name), root, Path(args.out), ".wav"), index=i)
+        base = _output_for(path, root, out, ".wav")  # a.b.npz -> a.b.wav (a batch: a.b_0.wav, a.b_1.wav, ...)
+        n = len(audio)
+        targets = [base] if n == 1 else [base.with_name(f"{base.stem}_{i}{base.suffix}") for i in range(n)]
+        for target in targets:
+            if written.get(_output_key(target), path) != path:
+                raise OutputPathError(
+                    f"{target} was already written from {written[_output_key(target)]} in this run; not replacing it. "
+                    "Rename one of the two token files, or decode it separately to another -o directory."
+                )
+        for i, target in enumerate(targets):
+            written[_output_key(target)] = path
+            audio.save(target, index=i)
 
     return _run_bulk(args, jobs, "decode", decode_one)
 
@@ -66,7 +125,7 @@ def _run_bulk(args: argparse.Namespace, jobs: list[tuple[Path, Path]], desc: str
     for root, path in tqdm(jobs, desc=desc, unit="file", disable=args.quiet):
         try:
             work(root, path)
-        except Exception as err:  # one bad file must not end a long bulk run; see _skip_or_raise
+        except Exception as err:  # noqa: BLE001 - one bad file must not end a long bulk run; see _skip_or_raise
             _skip_or_raise(args, path, err, failures)
     return _report(len(jobs), failures)
 
@@ -89,6 +148,8 @@ def _skip_or_raise(args: argparse.Namespace, path: Path, err: Exception, failure
 def _token_files(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(path.rglob("*.npz"))
+    if not path.exists():  # a usage error, found before any work (as encode does), not one failed file
+        raise HACError(f"no such file or directory: {path}")
     return [path]
 
 
@@ -119,6 +180,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_voice(args: argparse.Namespace) -> int:
+    if Path(args.out).is_dir():
+        raise OutputPathError(f"-o {args.out} is a directory; pass an audio file name such as converted.wav.")
+    output_format(args.out)  # an unwritable format (mp3, ogg) is refused before the conversion, not after
     tok = _load(args)
     audio = tok.convert_voice(args.source, args.reference, layers=args.layers, fit=args.fit)
     save_audio(args.out, audio.unbatch()[0], audio.sample_rate)
@@ -148,7 +212,9 @@ def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hac-tokenizer", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="hac-tokenizer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p: argparse.ArgumentParser) -> None:
@@ -177,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     vc = sub.add_parser("convert-voice", help="speech of SOURCE in the voice of REFERENCE -> one audio file")
     vc.add_argument("source", help="audio file whose words and phones are kept")
     vc.add_argument("reference", help="audio file of the target voice (any length: looped or cropped)")
-    vc.add_argument("-o", "--out", required=True, help="output audio file (.wav or .flac)")
+    vc.add_argument("-o", "--out", required=True, help="output audio file: .wav, .flac, .aiff or .au (16-bit PCM)")
     vc.add_argument("--layers", type=int, nargs="+", default=None, help="RVQ layers to take from the reference (0 = coarsest; default all)")
     vc.add_argument("--fit", default="loop", choices=("loop", "stretch"), help="how the reference is fitted to the source's length")
     model_args(vc)

@@ -40,3 +40,14 @@ class DeviceError(HACError, ValueError):
 
 class ModelNotFoundError(HACError, LookupError):
     """A model name is not in the registry, or its weights cannot be fetched (offline, not published)."""
+
+
+class OutputPathError(HACError, ValueError):
+    """An output cannot be written as asked: a format that cannot be written, or two inputs that share one output."""
+
+
+class PrecisionError(HACError, TypeError):
+    """The tokenizer's compute dtype cannot do what was asked: ``encode`` refuses bfloat16 (decode allows it).
+
+    Not a fault of the audio: every item would fail the same way, so change the dtype, not the data.
+    """

@@ -53,7 +53,134 @@ def test_console_script_runs(tiny_model_dir, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "hac_tokenizer.cli", "encode", str(tmp_path / "x.wav"), "-o", str(tmp_path / "o"),
          "--model", str(tiny_model_dir), "-q"],
-        capture_output=True, text=True, timeout=120,
+        check=False, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "o" / "x.npz").is_file()
+
+
+# -- no silent data loss: inputs that would share an output are refused before any work ----------------
+def _encode(model, *args):
+    return main(["encode", *map(str, args), "--model", str(model), "-q"])
+
+
+def test_encode_refuses_two_inputs_with_one_output_name(tiny_model_dir, tmp_path, capsys):
+    audio_dir = tmp_path / "audio"
+    save_audio(audio_dir / "a.wav", chirp(3200), 16000)
+    save_audio(audio_dir / "a.flac", chirp(4000), 16000)  # a.mp3 alike: a.npz either way
+    save_audio(audio_dir / "b.wav", chirp(3200), 16000)
+    assert _encode(tiny_model_dir, audio_dir, "-o", tmp_path / "t") == 2
+    err = capsys.readouterr().err
+    assert "a.wav" in err and "a.flac" in err and "a.npz" in err and "Nothing was written" in err
+    assert not (tmp_path / "t").exists()  # refused before any work, b.npz included
+
+
+def test_encode_refuses_same_name_from_two_folders_given_as_files(tiny_model_dir, tmp_path, capsys):
+    for folder in ("x", "y"):
+        save_audio(tmp_path / folder / "a.wav", chirp(3200), 16000)
+    assert _encode(tiny_model_dir, tmp_path / "x" / "a.wav", tmp_path / "y" / "a.wav", "-o", tmp_path / "t") == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "x" / "a.wav") in err and str(tmp_path / "y" / "a.wav") in err
+    assert not (tmp_path / "t").exists()
+    # as folders, the outputs mirror them: x/a.npz and y/a.npz do not collide
+    assert _encode(tiny_model_dir, tmp_path, "-o", tmp_path / "t") == 0
+    assert (tmp_path / "t" / "x" / "a.npz").is_file() and (tmp_path / "t" / "y" / "a.npz").is_file()
+
+
+def test_encode_counts_a_file_given_twice_once(tiny_model_dir, tmp_path, capsys):
+    audio_dir = tmp_path / "audio"
+    save_audio(audio_dir / "good.wav", chirp(3200), 16000)
+    (audio_dir / "bad.wav").write_bytes(b"RIFF not really a wav")
+    assert _encode(tiny_model_dir, audio_dir, audio_dir / "good.wav", "-o", tmp_path / "t") == 1
+    assert "1 of 2 files done; 1 failed" in capsys.readouterr().err
+
+
+def test_a_file_as_output_directory_is_refused(tiny_model_dir, tmp_path, capsys):
+    save_audio(tmp_path / "a.wav", chirp(3200), 16000)
+    (tmp_path / "out").write_text("not a directory")
+    assert _encode(tiny_model_dir, tmp_path / "a.wav", "-o", tmp_path / "out") == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_decode_keeps_dotted_names_apart(tiny_tokenizer, tiny_model_dir, tmp_path):
+    """a.b.npz and a.c.npz used to both decode to a.wav."""
+    for name, n in (("a.b", 3200), ("a.c", 4000)):
+        tiny_tokenizer.encode(chirp(n)).save(tmp_path / "tok" / f"{name}.npz")
+    assert main(["decode", str(tmp_path / "tok"), "-o", str(tmp_path / "w"), "--model", str(tiny_model_dir), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == ["a.b.wav", "a.c.wav"]
+    assert load_audio(tmp_path / "w" / "a.c.wav")[0].shape == (1, 4000)
+
+
+def test_decode_refuses_same_name_from_two_folders(tiny_tokenizer, tiny_model_dir, tmp_path, capsys):
+    for folder in ("x", "y"):
+        tiny_tokenizer.encode(chirp(3200)).save(tmp_path / folder / "a.npz")
+    args = ["decode", str(tmp_path / "x" / "a.npz"), str(tmp_path / "y" / "a.npz"), "-o", str(tmp_path / "w")]
+    assert main([*args, "--model", str(tiny_model_dir), "-q"]) == 2
+    assert "a.wav" in capsys.readouterr().err and not (tmp_path / "w").exists()
+
+
+def test_decode_does_not_replace_an_item_of_a_batch(tiny_tokenizer, tiny_model_dir, tmp_path, capsys):
+    """a.npz holding 2 items writes a_0.wav and a_1.wav; a token file a_0.npz must not overwrite a_0.wav."""
+    tiny_tokenizer.encode([chirp(3200), chirp(4000)]).save(tmp_path / "tok" / "a.npz")
+    tiny_tokenizer.encode(chirp(4800)).save(tmp_path / "tok" / "a_0.npz")
+    args = ["decode", str(tmp_path / "tok"), "-o", str(tmp_path / "w"), "--model", str(tiny_model_dir), "-q"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "1 of 2 files done; 1 failed" in err and "a_0.npz" in err and "already written" in err
+    assert load_audio(tmp_path / "w" / "a_0.wav")[0].shape == (1, 3200)
+
+
+# -- convert-voice: an output format that cannot be written is refused before the conversion ------------
+@pytest.mark.parametrize("name", ["out.mp3", "out.ogg", "out.opus", "out.txt"])
+def test_convert_voice_refuses_unwritable_format_before_converting(tiny_model_dir, tmp_path, capsys, monkeypatch, name):
+    from hac_tokenizer import HACTokenizer
+
+    save_audio(tmp_path / "src.wav", chirp(4000), 16000)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the conversion ran before the output format was checked")
+
+    monkeypatch.setattr(HACTokenizer, "convert_voice", must_not_run)
+    args = ["convert-voice", str(tmp_path / "src.wav"), str(tmp_path / "src.wav"), "-o", str(tmp_path / name)]
+    assert main([*args, "--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert name in err and ".wav" in err and ".flac" in err and not (tmp_path / name).exists()
+
+
+def test_convert_voice_writes_aif(tiny_model_dir, tmp_path):
+    save_audio(tmp_path / "src.wav", chirp(4000), 16000)
+    args = ["convert-voice", str(tmp_path / "src.wav"), str(tmp_path / "src.wav"), "-o", str(tmp_path / "o.aif")]
+    assert main([*args, "--model", str(tiny_model_dir)]) == 0
+    assert load_audio(tmp_path / "o.aif")[0].shape == (1, 4000)
+
+
+def test_save_audio_refuses_mp3_with_a_typed_error(tmp_path):
+    from hac_tokenizer.errors import HACError, OutputPathError
+
+    with pytest.raises(OutputPathError, match=r"\.wav, \.flac") as info:
+        save_audio(tmp_path / "x.mp3", chirp(400), 16000)
+    assert isinstance(info.value, (HACError, ValueError)) and not list(tmp_path.iterdir())
+
+
+# -- messages: no reStructuredText in --help, no doubled periods -----------------------------------------
+@pytest.mark.parametrize("command", [[], ["encode"], ["decode"], ["convert-voice"], ["tokenize-dataset"], ["info"]])
+def test_help_has_no_rst_markup(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: hac-tokenizer" in out and "``" not in out
+
+
+def test_unreadable_file_message_has_no_double_period(tiny_model_dir, tmp_path, capsys):
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really a wav")
+    assert _encode(tiny_model_dir, tmp_path / "bad.wav", "-o", tmp_path / "t") == 1
+    err = capsys.readouterr().err
+    assert "Format not recognised" in err and ".." not in err.replace(str(tmp_path), "")
+
+
+def test_decode_missing_input_is_a_usage_error(tiny_tokenizer, tiny_model_dir, tmp_path, capsys):
+    tiny_tokenizer.encode(chirp(3200)).save(tmp_path / "a.npz")
+    args = ["decode", str(tmp_path / "a.npz"), str(tmp_path / "typo.npz"), "-o", str(tmp_path / "w")]
+    assert main([*args, "--model", str(tiny_model_dir), "-q"]) == 2  # as encode does; was 1 after decoding a.npz
+    assert "no such file or directory" in capsys.readouterr().err and not (tmp_path / "w").exists()
