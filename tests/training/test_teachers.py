@@ -234,3 +234,20 @@ def test_precompute_command_fills_a_cache_from_a_manifest(tmp_path, capsys):
     assert "1 utterances computed" in capsys.readouterr().out
     assert build_teacher({"kind": "cached", "path": str(tmp_path / "c")})(make_batch(ids=["b"]), 20).mask.any()
     assert main(["--teacher", "{not json", "--manifest", str(manifest), "--out", str(tmp_path / "c")]) == 2
+
+
+def test_phone_identity_teacher_tells_phones_apart_that_panphon_features_do_not():
+    teacher = build_teacher({"kind": "phone-identity"})
+    features = build_teacher({"kind": "panphon"})
+    assert teacher.dim == features.dim + 64
+    a, b = teacher.vector("a"), teacher.vector("aː")
+    assert torch.equal(a[: features.dim], features.vector("a"))
+    assert torch.equal(a, build_teacher({"kind": "phone-identity"}).vector("a"))  # fixed, not drawn per run
+    assert set(a[features.dim :].tolist()) == {-1.0, 1.0}
+    assert not torch.equal(a[features.dim :], b[features.dim :])
+    assert teacher.vector("sil") is None
+    batch = make_batch(phones=[[Interval(0.0, 0.1, "p"), Interval(0.2, 0.3, "b")]])
+    targets = teacher(batch, 20)
+    assert targets.features.shape == (1, 20, teacher.dim)
+    assert targets.mask[0, :5].all() and not targets.mask[0, 5:10].any() and targets.mask[0, 10:15].all()
+    torch.testing.assert_close(targets.features[0, 12], teacher.vector("b"))

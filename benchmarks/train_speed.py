@@ -1,0 +1,116 @@
+"""Training and inference throughput of the bundled architecture against the one it replaced, in one process.
+
+    python benchmarks/train_speed.py --steps 6 --repeats 3
+
+Both models are timed on the same random clips at the bundled recipe's shape (batch 8 x 1.92 s): one generator
+step of the warm-up (forward, multi-scale mel + VQ losses, backward, AdamW), which is what ``hac-train`` runs
+before the discriminators start. Audio seconds trained per CPU-second counts the process's CPU time over all
+threads (``time.process_time``), so it does not depend on how many cores are free. Inference is timed on a 10 s
+clip through ``HACModel.encode`` / ``decode`` (x-realtime = audio seconds / wall seconds). Rounds alternate the
+models so load on a shared machine spreads over both; medians over repeats. Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import platform
+import statistics
+import time
+
+import torch
+
+from hac_tokenizer.config import HACConfig, small_config
+from hac_tokenizer.model import HACModel
+from hac_tokenizer.training.losses import MelLoss
+
+# The bundled default until 2026-12: the paper's DAC CNN encoder and decoder scaled down, RVQ(Z).
+PREVIOUS = dataclasses.replace(
+    small_config(), encoder_kind="dac-cnn", encoder_dim=16, encoder_depth=1, decoder_kind="dac-cnn", decoder_dim=192,
+    decoder_depth=1, acoustic_input="latent",
+)
+STREAMS = ("lexical", "phonetic", "acoustic")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+class Subject:
+    def __init__(self, label: str, config: HACConfig, batch: int, seconds: float) -> None:
+        torch.manual_seed(0)
+        self.label, self.model, self.mel = label, HACModel(config), MelLoss(config.sample_rate)
+        self.optimiser = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
+        samples = round(seconds * config.frame_rate) * config.hop_length
+        self.clips = 0.1 * torch.randn(batch, 1, samples, generator=torch.Generator().manual_seed(1))
+        self.audio_seconds = batch * samples / config.sample_rate
+        self.params = sum(p.numel() for p in self.model.parameters())
+        self.train_rates: list[float] = []
+        self.encode_rates: list[float] = []
+        self.decode_rates: list[float] = []
+
+    def train_steps(self, steps: int) -> None:
+        self.model.train()
+        start = time.process_time()
+        for _ in range(steps):
+            out = self.model(self.clips)
+            quantized = out.quantized.values()
+            loss = 15.0 * self.mel(out.audio, self.clips) + sum(
+                0.25 * q.commitment_loss + q.codebook_loss for q in quantized
+            )
+            self.optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimiser.step()
+        self.train_rates.append(steps * self.audio_seconds / (time.process_time() - start))
+
+    @torch.no_grad()
+    def inference(self, audio: torch.Tensor) -> None:
+        self.model.eval()
+        seconds = audio.shape[-1] / self.model.config.sample_rate
+        start = time.perf_counter()
+        codes = self.model.encode(audio, None, STREAMS)
+        middle = time.perf_counter()
+        self.model.decode(self.model.embed(codes), None)
+        end = time.perf_counter()
+        self.encode_rates.append(seconds / (middle - start))
+        self.decode_rates.append(seconds / (end - middle))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6, help="training steps per round")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (the first, warm-up, is not counted)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--clip-seconds", type=float, default=1.92)
+    args = parser.parse_args()
+    subjects = [
+        Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds),
+        Subject("bundled (mel-ConvNeXt + iSTFT, residual)", small_config(), args.batch, args.clip_seconds),
+    ]
+    audio = 0.1 * torch.randn(1, 1, 160_000, generator=torch.Generator().manual_seed(2))
+    for round_ in range(args.repeats + 1):
+        for subject in subjects:
+            subject.train_steps(args.steps if round_ else 1)
+            subject.inference(audio)
+    for subject in subjects:  # drop the warm-up round
+        for rates in (subject.train_rates, subject.encode_rates, subject.decode_rates):
+            del rates[0]
+    print(f"CPU: {cpu_model()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"training: batch {args.batch} x {args.clip_seconds} s, {args.steps} steps x {args.repeats} rounds\n")
+    print("| model | params | train audio-s / CPU-s | encode x-realtime | decode x-realtime |")
+    print("|---|---|---|---|---|")
+    base = subjects[0]
+    for s in subjects:
+        train, enc, dec = (statistics.median(r) for r in (s.train_rates, s.encode_rates, s.decode_rates))
+        ratios = [train / statistics.median(base.train_rates), enc / statistics.median(base.encode_rates),
+                  dec / statistics.median(base.decode_rates)]
+        print(f"| {s.label} | {s.params / 1e6:.1f}M | {train:.2f} ({ratios[0]:.1f}x) | {enc:.1f} ({ratios[1]:.1f}x) "
+              f"| {dec:.1f} ({ratios[2]:.1f}x) |")
+
+
+if __name__ == "__main__":
+    main()
