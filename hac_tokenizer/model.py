@@ -47,7 +47,7 @@ class TokenStream(nn.Module):
 class HACOutput:
     """Everything a training step needs from one forward pass."""
 
-    audio: Tensor  # [B, 1, S] reconstruction
+    audio: Tensor | None  # [B, 1, S] reconstruction; None from a pass that stopped at the quantizers
     latent: Tensor  # [B, D, T] encoder output Z
     quantized: dict[str, VQOutput]  # per stream: "acoustic", "phonetic", "lexical"
 
@@ -118,12 +118,17 @@ class HACModel(nn.Module):
         dtype = next(self.decoder.parameters()).dtype
         return self.decoder(z_q.to(dtype), frame_mask)
 
-    def forward(self, audio: Tensor, frame_mask: Tensor | None = None) -> HACOutput:
-        """Training path: ``audio [B, 1, S]`` -> reconstruction, latent and every quantizer's output."""
+    def quantize(self, audio: Tensor, frame_mask: Tensor | None = None) -> tuple[Tensor, dict[str, VQOutput]]:
+        """Training path up to the quantizers: ``audio [B, 1, S]`` -> ``Z [B, D, T]`` and each quantizer's output."""
         z = self.latent(audio, frame_mask)
         quantized = {name: stream(z, frame_mask) for name, stream in self.streams().items()}
         content = [q.quantized for q in quantized.values()]
         acoustic_in = z - torch.stack(content).sum(0) if self.config.acoustic_input == "residual" and content else z
         quantized["acoustic"] = self.acoustic(acoustic_in)
+        return z, quantized
+
+    def forward(self, audio: Tensor, frame_mask: Tensor | None = None) -> HACOutput:
+        """Training path: ``audio [B, 1, S]`` -> reconstruction, latent and every quantizer's output."""
+        z, quantized = self.quantize(audio, frame_mask)
         z_q = torch.stack([q.quantized for q in quantized.values()]).sum(0)
         return HACOutput(self.decode(z_q, frame_mask), z, quantized)

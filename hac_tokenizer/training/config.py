@@ -107,6 +107,9 @@ class TrainConfig:
     codebook: CodebookConfig = field(default_factory=CodebookConfig)
     teachers: dict = field(default_factory=dict)  # stream name -> teacher spec for build_teacher
     steps: int = 400_000
+    # Steps of a content-first stage: encoder, TrfENC and VQ branches trained by distillation (and the VQ losses)
+    # alone, no decoder, no mel loss; then the whole model. 0: no such stage (the paper's recipe).
+    content_steps: int = 0
     log_every: int = 100
     eval_every: int = 5_000
     eval_batches: int = 8
@@ -123,6 +126,11 @@ class TrainConfig:
             raise ConfigError(f"discriminator.loss must be 'ls' or 'hinge', got {self.discriminator.loss!r}.")
         if self.discriminator.start_step < 0:
             raise ConfigError(f"discriminator.start_step must be >= 0, got {self.discriminator.start_step}.")
+        if not 0 <= self.content_steps <= self.discriminator.start_step:
+            raise ConfigError(
+                f"content_steps ({self.content_steps}) must be between 0 and discriminator.start_step "
+                f"({self.discriminator.start_step}): the discriminators need decoded audio."
+            )
         for key in ("steps", "log_every", "eval_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")

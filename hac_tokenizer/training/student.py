@@ -17,7 +17,7 @@ from .teachers.base import TeacherTargets
 
 @dataclass
 class StudentOutput:
-    hac: HACOutput
+    hac: HACOutput  # ``hac.audio`` is None when the pass did not decode
     kd: dict[str, Tensor]  # per distilled stream: scalar D-axis KD loss
 
 
@@ -30,9 +30,12 @@ class Student(nn.Module):
             {name: Distiller(model.config.latent_dim, dim) for name, dim in teacher_dims.items() if name in streams}
         )
 
-    def forward(self, audio: Tensor, targets: dict[str, TeacherTargets]) -> StudentOutput:
-        """``audio [B, 1, S]`` and teacher targets per stream -> reconstruction, quantizer outputs, KD losses."""
-        out = self.model(audio)
+    def forward(self, audio: Tensor, targets: dict[str, TeacherTargets], decode: bool = True) -> StudentOutput:
+        """``audio [B, 1, S]`` and teacher targets per stream -> reconstruction, quantizer outputs, KD losses.
+
+        ``decode=False`` (the content-first stage) stops at the quantizers: ``hac.audio`` is None.
+        """
+        out = self.model(audio) if decode else HACOutput(None, *self.model.quantize(audio))
         kd = {
             name: distiller(out.quantized[name].quantized, targets[name].features, targets[name].mask)
             for name, distiller in self.distillers.items()

@@ -102,9 +102,10 @@ class Trainer:
         """One discriminator update, one generator update, codebook upkeep; returns the detached loss terms."""
         audio = batch.audio.to(self.runtime.device)  # [B, 1, S]
         targets = self.teacher_targets(batch, audio.shape[-1] // self.student.model.config.hop_length)
+        decode = self.step >= self.config.content_steps
         with self.runtime.autocast():
-            out = self.student_ddp(audio, targets)
-        fake = out.hac.audio.float()  # [B, 1, S]
+            out = self.student_ddp(audio, targets, decode)
+        fake = out.hac.audio.float() if decode else None  # [B, 1, S]
         adversarial = self.step >= self.config.discriminator.start_step
         no_update = torch.zeros((), device=audio.device)
         d_loss, grad_d = self._discriminator_step(audio, fake) if adversarial else (no_update, no_update)
@@ -133,14 +134,18 @@ class Trainer:
         )
         return loss.detach(), grad_norm
 
-    def generator_terms(self, out: StudentOutput, audio: Tensor, fake: Tensor, adversarial: bool = True) -> dict[str, Tensor]:
+    def generator_terms(
+        self, out: StudentOutput, audio: Tensor, fake: Tensor | None, adversarial: bool = True
+    ) -> dict[str, Tensor]:
         """Unweighted generator loss terms, named as the fields of :class:`LossWeights`.
 
-        Without ``adversarial`` (the warm-up before ``discriminator.start_step``) the two GAN terms are 0.
+        Without ``adversarial`` (the warm-up before ``discriminator.start_step``) the two GAN terms are 0; without
+        ``fake`` audio (the content-first stage) the mel term is 0 too.
         """
         quantized = out.hac.quantized.values()
+        zero = torch.zeros((), device=audio.device)
         terms = {
-            "mel": self.mel_loss(fake, audio),
+            "mel": zero if fake is None else self.mel_loss(fake, audio),
             "commitment": sum(q.commitment_loss for q in quantized),
             "codebook": sum(q.codebook_loss for q in quantized),
         }
@@ -151,7 +156,7 @@ class Trainer:
             terms["adversarial"] = generator_loss(fake_out, self.config.discriminator.loss)
             terms["feature_matching"] = feature_matching_loss(real_out, fake_out)
         else:
-            terms["adversarial"] = terms["feature_matching"] = torch.zeros((), device=audio.device)
+            terms["adversarial"] = terms["feature_matching"] = zero
         return terms | {f"kd_{stream}": loss for stream, loss in out.kd.items()}
 
     # -- the loop -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 import torch
 from tiny_runs import REPO, make_corpus, tiny_recipe, tiny_teachers
 
-from hac_tokenizer.errors import CheckpointError
+from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.metrics_log import read_metrics
@@ -189,3 +189,23 @@ def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
     assert rows[0]["kd_phonetic"] > 0 and rows[0]["kd_lexical"] > 0
     assert [r["step"] for r in read_metrics(run / "eval.csv")] == [2]
     assert load_state(run)["step"] == 2
+
+
+def test_content_first_stage_trains_the_content_branches_and_leaves_the_decoder(tmp_path):
+    run = tmp_path / "run"
+    recipe = tiny_recipe(tmp_path, run, content_steps=2, discriminator__start_step=3)
+    torch.manual_seed(0)
+    config = TrainConfig.load(recipe, ["steps=2"])
+    trainer = Trainer(config, start_runtime(config.device, config.amp))
+    model = trainer.student.model
+    decoder_before = {k: v.clone() for k, v in model.decoder.state_dict().items()}
+    phonetic_before = {k: v.clone() for k, v in model.phonetic.state_dict().items()}
+    trainer.fit()
+    assert all(torch.equal(decoder_before[k], v) for k, v in model.decoder.state_dict().items())
+    assert any(not torch.equal(phonetic_before[k], v) for k, v in model.phonetic.state_dict().items())
+    rows = read_metrics(run / "train.csv")
+    assert [r["mel"] for r in rows] == [0.0, 0.0] and all(r["kd_phonetic"] > 0 for r in rows)
+    train(recipe, "steps=3")  # resumes into the whole model: step 3 decodes
+    assert read_metrics(run / "train.csv")[-1]["mel"] > 0
+    with pytest.raises(ConfigError, match="content_steps"):
+        TrainConfig.load(recipe, ["content_steps=5"])
