@@ -16,16 +16,26 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .audio import list_audio_files, output_format, save_audio
-from .errors import HACError, OutputPathError
+from .errors import HACError, OutputPathError, PrecisionError
 from .tokenizer import HACTokenizer
 from .tokens import HACTokens
 
 log = logging.getLogger("hac_tokenizer")
 
 
+ENCODING_COMMANDS = ("encode", "convert-voice", "tokenize-dataset")
+
+
 def _load(args: argparse.Namespace) -> HACTokenizer:
     import torch
 
+    if args.dtype == "bf16" and args.command in ENCODING_COMMANDS:
+        # refused here, before any work: inside a bulk run every item would fail one by one (and a dataset's
+        # shards would be written with every item marked failed)
+        raise PrecisionError(
+            f"{args.command} encodes, and encoding refuses bf16 (token choice depends on the hardware's bf16 "
+            "kernels); use --dtype fp16 or fp32. bf16 is for decode only."
+        )
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
     return HACTokenizer.from_pretrained(args.model, device=args.device, dtype=dtype)
 

@@ -16,7 +16,7 @@ from . import hub
 from .audio import AudioLike, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
-from .errors import AudioInputError, DeviceError, HACError
+from .errors import AudioInputError, DeviceError, HACError, PrecisionError
 from .model import HACModel
 from .nn.layers import padding_mask
 from .partial import decode_streams
@@ -67,6 +67,9 @@ class HACTokenizer:
     >>> tokens = tok.encode(wav, sample_rate=16000)      # wav: [S], [B, S], [B, C, S], list, or paths
     >>> tokens.lexical.shape, tokens.acoustic.shape      # [B, T], [B, N, T]
     >>> audio = tok.decode(tokens)                       # HACAudio: waveform [B, S]
+
+    Precision: encode in float32 or float16; bfloat16 is for decoding only (``encode`` raises
+    :class:`~hac_tokenizer.errors.PrecisionError`, see :meth:`to`).
 
     One instance may be shared by threads: ``encode``/``decode`` hold a lock, so calls run one at a
     time (the model itself already uses every core for one call).
@@ -147,11 +150,21 @@ class HACTokenizer:
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> HACTokenizer:
         """Move to ``device`` and/or cast to ``dtype`` (float16/bfloat16/float32); returns self.
 
-        Nearest-code search stays in fp32 so reduced precision changes tokens only where two codes
-        are nearly equidistant.
+        Nearest-code search and code embeddings stay in fp32 whatever ``dtype``, so reduced precision
+        changes tokens only where the CNN encoder's or the transformers' rounding moves the latent
+        across a near-tie between two codes.
+
+        - float16 (11 mantissa bits): encode and decode. Tokens agree with fp32 on all but a few
+          frames; figures per CPU/GPU are in ``benchmarks/README.md`` (``benchmarks/precision.py``).
+        - bfloat16 (8 mantissa bits): decode only. :meth:`encode`, :meth:`encode_file` and
+          :meth:`convert_voice` raise :class:`~hac_tokenizer.errors.PrecisionError`: bf16 token
+          choice is fragile and depends on the hardware's kernels (bundled model, same speech: bf16
+          lexical tokens agreed with fp32 on about 97 % of frames on an AMD EPYC, on 27 % on an
+          Intel Xeon with AMX). To encode, cast with ``tok.to(dtype=torch.float16)`` (or float32);
+          the cast is in place, so keep a second tokenizer to decode in bf16 meanwhile.
         """
         if dtype is not None and dtype not in (torch.float32, torch.float16, torch.bfloat16):
-            raise TypeError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}.")
+            raise PrecisionError(f"dtype must be torch.float32, float16 or bfloat16, got {dtype}.")
         self.model.to(device=_usable_device(device), dtype=dtype)
         for quantizer in self.model.quantizers():
             quantizer.float()
@@ -198,7 +211,11 @@ class HACTokenizer:
         Returns:
             ``HACTokens`` with ``lexical``/``phonetic [B, T]``, ``acoustic [B, N, T]``, ``lengths [B]``
             (``T_b = ceil(S_b / 320)`` at 16 kHz), padding set to ``PAD_ID``.
+
+        Raises:
+            PrecisionError: the tokenizer is in bfloat16 (decode-only; encode in float16 or float32).
         """
+        self._check_encode_precision()
         wanted = self._check_streams(streams)
         items = to_mono_items(audio, sample_rate, self.sample_rate)
         sample_lengths = torch.tensor([len(x) for x in items])
@@ -232,7 +249,9 @@ class HACTokenizer:
         Memory stays flat in the file's length: only one batch of windows of audio is ever loaded
         (``encode(path)`` loads the whole file first). A file of at most one window gives exactly the
         tokens of ``encode(path)`` when it is at 16 kHz; other rates are resampled per window.
+        Like :meth:`encode`, refuses a bfloat16 tokenizer (:class:`~hac_tokenizer.errors.PrecisionError`).
         """
+        self._check_encode_precision()
         wanted = self._check_streams(streams)
         reader = FileReader(str(path), self.sample_rate)
         with self._lock, torch.inference_mode(), parametrize.cached():
@@ -274,6 +293,19 @@ class HACTokenizer:
             if name not in codes:
                 codes[name] = torch.full((batch, *c.shape[1:-1], frames), PAD_ID, dtype=c.dtype, device=c.device)
             codes[name][rows, ..., : c.shape[-1]] = c
+
+    def _check_encode_precision(self) -> None:
+        """Refuse to tokenize in bfloat16: its 8 mantissa bits make token choice hardware-dependent."""
+        encoding = [self.model.encoder, *self.model.streams().values()]
+        dtypes = {p.dtype for module in encoding for p in module.parameters() if p.is_floating_point()}
+        if torch.bfloat16 in dtypes or self.dtype == torch.bfloat16:
+            raise PrecisionError(
+                "encode refuses bfloat16: with 8 mantissa bits the nearest-code choice after the encoder and "
+                "transformers flips on a share of frames that depends on the CPU/GPU kernels (bundled model: "
+                "2-8 % of frames on an AMD EPYC, 73 % of lexical frames on an Intel Xeon with AMX). Encode "
+                "in float16 (tok.to(dtype=torch.float16); its tokens match fp32 on all but a few frames) or "
+                "float32; bfloat16 remains fine for decode."
+            )
 
     def _check_streams(self, streams: Sequence[str] | None) -> tuple[str, ...]:
         available = self.config.streams
@@ -338,8 +370,10 @@ class HACTokenizer:
         come from the reference, fitted to each source item's length by ``fit`` (``"loop"``: circular padding
         or cropping; ``"stretch"``: time warp; see :mod:`hac_tokenizer.voice`). ``source`` gives B items,
         ``reference`` one (for all) or B. ``reference_sample_rate`` defaults to ``sample_rate``.
-        Returns ``HACAudio(waveform [B, S], lengths [B])`` with the source's lengths.
+        Returns ``HACAudio(waveform [B, S], lengths [B])`` with the source's lengths. Encodes both
+        arguments, so a bfloat16 tokenizer is refused (:class:`~hac_tokenizer.errors.PrecisionError`).
         """
+        self._check_encode_precision()  # before the argument naming below: the dtype is no argument's fault
         # With every layer swapped the source's RVQ is never read, so it is not computed.
         content_streams = [s for s in self.config.streams if s != "acoustic"] if layers is None else None
         voice_rate = sample_rate if reference_sample_rate is None else reference_sample_rate

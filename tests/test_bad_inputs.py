@@ -462,6 +462,28 @@ def test_cli_skips_an_unexpected_error_with_its_traceback(tiny_tokenizer, tmp_pa
         main([*args, "-o", str(tmp_path / "out2"), "--fail-fast"])
 
 
+# -- precision: bfloat16 decodes but does not encode ------------------------------------------------
+def test_bf16_encode_is_refused_and_says_what_to_use(tokens, tmp_path):
+    from hac_tokenizer.config import tiny_config
+    from hac_tokenizer.errors import PrecisionError
+
+    torch.manual_seed(0)
+    tok = HACTokenizer.from_config(tiny_config()).to(dtype=torch.bfloat16)
+    save_audio(tmp_path / "a.wav", X, 16000)
+    calls = [
+        lambda: tok.encode(X),
+        lambda: tok.encode_file(tmp_path / "a.wav"),
+        lambda: tok.convert_voice(X, X),  # not blamed on the "source" argument
+    ]
+    for call in calls:
+        with pytest.raises(PrecisionError, match=r"^encode refuses bfloat16: .*float16.*bfloat16 remains fine for decode"):
+            call()
+    assert issubclass(PrecisionError, HACError) and issubclass(PrecisionError, TypeError)
+    audio = tok.decode(tokens)  # decoding in bf16 stays allowed
+    assert audio.waveform.dtype == torch.float32 and torch.isfinite(audio.waveform).all()
+    assert tok.to(dtype=torch.float16).encode(X).lengths.tolist() == [13]
+
+
 # -- what is accepted: converted correctly, or with a warning -------------------------------------------
 def test_integer_pcm_is_scaled_by_full_scale(tiny_tokenizer):
     pcm16 = (X * 2**15).round().to(torch.int16)

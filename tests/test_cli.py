@@ -184,3 +184,16 @@ def test_decode_missing_input_is_a_usage_error(tiny_tokenizer, tiny_model_dir, t
     args = ["decode", str(tmp_path / "a.npz"), str(tmp_path / "typo.npz"), "-o", str(tmp_path / "w")]
     assert main([*args, "--model", str(tiny_model_dir), "-q"]) == 2  # as encode does; was 1 after decoding a.npz
     assert "no such file or directory" in capsys.readouterr().err and not (tmp_path / "w").exists()
+
+
+def test_encoding_commands_refuse_bf16_before_any_work(tiny_model_dir, tmp_path, capsys):
+    audio_dir = tmp_path / "audio"
+    audio_dir.mkdir()
+    save_audio(audio_dir / "a.wav", chirp(8000), 16000)
+    model = ["--model", str(tiny_model_dir), "--dtype", "bf16"]
+    assert main(["encode", str(audio_dir), "-o", str(tmp_path / "t"), *model]) == 2
+    assert "fp16" in capsys.readouterr().err and not (tmp_path / "t").exists()
+    out = tmp_path / "vc.wav"
+    assert main(["convert-voice", str(audio_dir / "a.wav"), str(audio_dir / "a.wav"), "-o", str(out), *model]) == 2
+    assert not out.exists()
+    assert main(["encode", str(audio_dir), "-o", str(tmp_path / "t"), *model[:2], "--dtype", "fp16", "-q"]) == 0

@@ -4,7 +4,7 @@ import torch
 from signals import chirp
 
 from hac_tokenizer import PAD_ID, HACTokenizer
-from hac_tokenizer.errors import AudioInputError, TokenError
+from hac_tokenizer.errors import AudioInputError, PrecisionError, TokenError
 
 STREAMS = ("lexical", "phonetic", "acoustic")
 LENGTHS = (5000, 320, 1, 16000, 641)
@@ -40,12 +40,12 @@ def test_padding_is_never_a_token(tiny_tokenizer):
 def test_batched_decode_equals_single_decode(tiny_tokenizer):
     items = [chirp(n, seed=i) for i, n in enumerate(LENGTHS)]
     audio = tiny_tokenizer.decode(tiny_tokenizer.encode(items))
-    assert audio.lengths.tolist() == list(LENGTHS)
+    assert audio.lengths.tolist() == list(LENGTHS) and audio.waveform.shape == (len(LENGTHS), max(LENGTHS))
     for i, item in enumerate(items):
         single = tiny_tokenizer.decode(tiny_tokenizer.encode(item)).waveform[0]
         assert single.shape == (len(item),)
         torch.testing.assert_close(audio.waveform[i, : len(item)], single, atol=1e-5, rtol=0)
-        assert audio.waveform[i, len(item):].abs().max() == 0 if len(item) < audio.waveform.shape[1] else True
+        assert not audio.waveform[i, len(item):].any(), f"item {i}: audio past its length"  # empty for the longest
 
 
 @pytest.mark.parametrize("subset", [("lexical",), ("phonetic",), ("acoustic",), ("lexical", "phonetic")])
@@ -126,18 +126,58 @@ def test_unknown_stream_is_refused(tiny_tokenizer):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_reduced_precision_keeps_quantizers_fp32(dtype):
+    """What holds on every CPU: dtypes, shapes, id ranges, finite audio; bf16 encodes nothing.
+
+    How many tokens match fp32 depends on the hardware's kernels (bf16 on the bundled model: ~97 % of
+    lexical frames on an AMD EPYC, 27 % on an Intel Xeon with AMX), so agreement is measured per machine
+    by benchmarks/precision.py, not asserted here (random weights sit near ties anyway).
+    """
     torch.manual_seed(0)
     from hac_tokenizer.config import tiny_config
 
     tok = HACTokenizer.from_config(tiny_config())
-    fp32 = tok.encode(chirp(16000))
+    wav = chirp(16000)
+    fp32 = tok.encode(wav)
     tok.to(dtype=dtype)
-    assert tok.dtype == dtype and tok.model.acoustic.layers[0].codebook.weight.dtype == torch.float32
-    low = tok.encode(chirp(16000))
-    agreement = (low.acoustic == fp32.acoustic).float().mean().item()
-    assert agreement > 0.8  # random weights sit near ties; trained models are reported in benchmarks
+    assert tok.dtype == dtype and next(tok.model.encoder.parameters()).dtype == dtype
+    kept = [t for q in tok.model.quantizers() for t in (*q.parameters(), *q.buffers()) if t.is_floating_point()]
+    assert kept and all(t.dtype == torch.float32 for t in kept)
+    if dtype == torch.bfloat16:
+        with pytest.raises(PrecisionError, match="float16"):
+            tok.encode(wav)
+        low = fp32  # bf16 decodes tokens made in another precision
+    else:
+        low = tok.encode(wav)
+        for name, codes in low.streams().items():
+            assert codes.shape == getattr(fp32, name).shape and codes.dtype == torch.long, name
+            assert codes.min() >= 0 and codes.max() < low.vocab_sizes[name], name
+        assert torch.equal(low.lengths, fp32.lengths)
     audio = tok.decode(low)
-    assert audio.waveform.dtype == torch.float32 and torch.isfinite(audio.waveform).all()
+    assert audio.waveform.dtype == torch.float32 and audio.waveform.shape == (1, len(wav))
+    assert torch.isfinite(audio.waveform).all()
+
+
+def test_fp16_tokens_agree_with_fp32_on_the_bundled_model():
+    """fp16 (11 mantissa bits) keeps the trained model's tokens on all but a few frames.
+
+    Measured per stream (lexical / phonetic / acoustic) on an AMD EPYC: 99.4 / 100 / 100 % (speech_en) and
+    99.1 / 99.1 / 98.6 % (speech_fr); on real speech on an Intel Xeon (AMX): 99.8 / 99.8 / 99.7 %. Pooled
+    over both files (277 frames), 97 % leaves room for other CPUs' fp16 kernels but not for a broken cast.
+    """
+    from pathlib import Path
+
+    from hac_tokenizer.audio import load_audio
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "audio"
+    speech = [load_audio(examples / name)[0][0] for name in ("speech_en.wav", "speech_fr.wav")]
+    tok = HACTokenizer.from_pretrained()
+    fp32 = [tok.encode(wav).streams() for wav in speech]
+    tok.to(dtype=torch.float16)
+    fp16 = [tok.encode(wav).streams() for wav in speech]
+    for name in fp32[0]:
+        same = torch.cat([(low[name] == ref[name]).flatten() for low, ref in zip(fp16, fp32)])
+        agreement = same.float().mean().item()
+        assert agreement >= 0.97, f"{name}: fp16 tokens agree with fp32 on only {agreement:.1%} of frames"
 
 
 def test_from_config_full_size_builds():
