@@ -1,0 +1,74 @@
+"""Learning curves of a run directory (``train.csv`` and ``eval.csv``) as one PNG, for the model card.
+
+    python training/plot_curves.py --run runs/hac-mls8-small --out docs/curves/hac-mls8-small.png
+
+Panels: mel loss (training, smoothed, and validation), the two KD losses (their floor, ``-log sigmoid(1)``, is
+drawn), commitment loss, and codebook perplexity per stream. The x axis is the optimiser step;
+the wall-clock hours the run's logged ``step_seconds`` add up to go in the title.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from hac_tokenizer.training.metrics_log import read_metrics
+
+KD_FLOOR = -math.log(1 / (1 + math.exp(-1)))  # -log sigmoid(1) = 0.313: cosine 1 on every column
+
+
+def smooth(values: list[float], width: int) -> list[float]:
+    """Trailing moving average over ``width`` logged rows."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - width] if i >= width else 0.0)
+        out.append(total / min(i + 1, width))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--smooth", type=int, default=20, help="training rows per moving-average window")
+    args = parser.parse_args()
+    train = read_metrics(args.run / "train.csv")
+    valid = read_metrics(args.run / "eval.csv") if (args.run / "eval.csv").exists() else []
+    steps = [r["step"] for r in train]
+    hours = sum(r["step_seconds"] * (r["step"] - previous) for previous, r in zip([0, *steps], train)) / 3600
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    panels = [
+        (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
+        (axes[0, 1], "KD loss", ["kd_phonetic", "kd_lexical"], True),
+        (axes[1, 0], "commitment loss", ["commitment"], False),
+        (
+            axes[1, 1],
+            "codebook perplexity",
+            ["perplexity_phonetic", "perplexity_lexical", "perplexity_acoustic"],
+            False,
+        ),
+    ]
+    for ax, title, columns, with_valid in panels:
+        for column in columns:
+            if column in train[0]:
+                ax.plot(steps, smooth([r[column] for r in train], args.smooth), label=f"train {column}")
+            if with_valid and valid and column in valid[0]:
+                ax.plot([r["step"] for r in valid], [r[column] for r in valid], "o-", label=f"valid {column}")
+        if columns[0].startswith("kd"):
+            ax.axhline(KD_FLOOR, color="grey", linestyle=":", label="floor (cos = 1)")
+        if columns[0].startswith("perplexity"):
+            ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{args.run.name}: {int(steps[-1])} steps, {hours:.1f} h of logged step time")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=90)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
