@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hac_tokenizer.nn.dsp import frame_stft, mel_filterbank, overlap_add
+from hac_tokenizer.nn.dsp import (
+    frame_stft,
+    mel_filterbank,
+    mel_spectrogram,
+    overlap_add,
+    stft,
+    stft_complex,
+    stft_magnitude,
+)
 from hac_tokenizer.nn.layers import length_mask
 
 HOP, N_FFT = 320, 1280
@@ -43,3 +51,25 @@ def test_mel_filterbank_matches_librosa_slaney_filters():
         ours = mel_filterbank(16000, n_fft, n_mels)
         reference = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=n_fft, n_mels=n_mels)).float()
         torch.testing.assert_close(ours, reference, atol=1e-6, rtol=1e-4)
+
+
+def test_stft_is_dacs_hann_centred_reflect_padded_analysis():
+    librosa = pytest.importorskip("librosa")
+    x = torch.randn(1, 1, 3001, generator=torch.Generator().manual_seed(2))
+    for window in (32, 512, 2048):
+        ours = stft(x, window)
+        assert ours.shape == (1, window // 2 + 1, 3001 // (window // 4) + 1)
+        reference = librosa.stft(
+            x[0, 0].double().numpy(), n_fft=window, hop_length=window // 4, window="hann", center=True,
+            pad_mode="reflect",
+        )
+        torch.testing.assert_close(ours[0], torch.from_numpy(reference).to(ours.dtype), atol=1e-4, rtol=1e-4)
+
+
+def test_stft_complex_layout_and_mel_spectrogram():
+    x = 0.3 * torch.randn(2, 1, 8000, generator=torch.Generator().manual_seed(3))
+    spec = stft_complex(x, 512)
+    assert spec.shape == (2, 2, 8000 // 128 + 1, 257)
+    torch.testing.assert_close(torch.view_as_complex(spec.permute(0, 3, 2, 1).contiguous()), stft(x, 512))
+    filters = mel_filterbank(16000, 512, 40)
+    torch.testing.assert_close(mel_spectrogram(x, filters), filters @ stft_magnitude(x, 512))

@@ -1,18 +1,25 @@
 """Reconstruction metrics between a reference waveform and its decoded version, both ``[S]`` at one rate.
 
-Exact settings (fixed, so numbers compare across checkpoints). The spectral distances are DAC's
-(Kumar et al. 2023: ``MelSpectrogramLoss`` and ``MultiScaleSTFTLoss`` with the settings of its
-``conf/base.yml``, which its evaluation script reports), computed here at the model's 16 kHz instead of
-DAC's 22.05/44.1 kHz:
+Exact settings (fixed, so numbers compare across checkpoints). The two spectral distances are DAC's evaluation
+metrics exactly, computed here at the model's 16 kHz instead of DAC's 22.05/44.1 kHz. Source: DAC's
+``scripts/evaluate.py`` reports ``MelSpectrogramLoss`` and ``MultiScaleSTFTLoss`` of ``dac/nn/loss.py``
+(github.com/descriptinc/descript-audio-codec, release 1.0.0) with the settings of its ``conf/base.yml``, reading
+audio through ``AudioSignal.stft`` / ``mel_spectrogram`` of descript-audiotools 0.7.2 (DAC requires >= 0.7.2;
+those methods are unchanged through 0.7.4):
 
-- **Mel distance** (lower is better): sum over 7 scales of ``mean |log10 max(M_x, 1e-5) - log10 max(M_y, 1e-5)|``
-  where ``M`` is a magnitude (power 1) mel spectrogram with window lengths 32, 64, 128, 256, 512, 1024, 2048
-  samples, hop = window / 4, FFT size = window, 5, 10, 20, 40, 80, 160, 320 mel bands, 0 Hz .. Nyquist,
-  Slaney mel scale and area normalisation (librosa's default filters).
-- **STFT distance** (lower is better): sum over windows 2048 and 512 (hop = window / 4) of
-  ``mean |log10 max(|X|, 1e-5)^2 - log10 max(|Y|, 1e-5)^2| + mean | |X| - |Y| |``.
-  Both spectral distances use a periodic sqrt-Hann window (audiotools' default, as in DAC) and centred
-  frames with zero padding at the edges.
+- **Mel distance** (lower is better; ``MelSpectrogramLoss`` with ``n_mels`` [5, 10, 20, 40, 80, 160, 320],
+  ``window_lengths`` [32, 64, 128, 256, 512, 1024, 2048], ``mel_fmin`` 0, ``mel_fmax`` None = Nyquist, ``pow``
+  1.0, ``clamp_eps`` 1e-5, ``mag_weight`` 0.0, ``log_weight`` 1.0, ``loss_fn`` L1 with mean reduction): sum over
+  the 7 scales of ``mean |log10 max(M_x, 1e-5) - log10 max(M_y, 1e-5)|``, ``M`` the magnitude (power 1) mel
+  spectrogram with FFT size = window, hop = window / 4 and librosa's default (Slaney) mel filters.
+- **STFT distance** (lower is better; ``MultiScaleSTFTLoss`` with ``window_lengths`` [2048, 512] and its
+  defaults ``clamp_eps`` 1e-5, ``pow`` 2.0, ``log_weight`` 1.0, ``mag_weight`` 1.0, L1 with mean reduction):
+  sum over the 2 windows (hop = window / 4) of ``mean |log10 max(|X|, 1e-5)^2 - log10 max(|Y|, 1e-5)^2| +
+  mean | |X| - |Y| |``.
+- Both use :func:`hac_tokenizer.nn.dsp.stft` (``window_type`` None = audiotools' default ``"hann"``,
+  ``match_stride`` False): a periodic Hann window and centred frames with reflect padding, so signals need more
+  than 1024 samples (half the longest window); shorter ones raise :class:`EvaluationError`.
+  ``benchmarks/reference/dac_distances.py`` checks both against DAC's own code.
 - **SI-SDR** in dB (higher is better; Le Roux et al. 2019): both signals made zero-mean,
   ``s_t = (<y, x> / <x, x>) x``, ``SI-SDR = 10 log10(|s_t|^2 / |y - s_t|^2)``, in float64.
 - **PESQ** wide-band (ITU-T P.862.2, ``pesq`` package) at 16 kHz (audio resampled with soxr if needed); 1.04 .. 4.64.
@@ -25,7 +32,6 @@ DAC's 22.05/44.1 kHz:
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +41,7 @@ import torch
 from torch import Tensor
 
 from ..audio import resample
+from ..nn.dsp import mel_filterbank, mel_spectrogram, stft_magnitude
 from .errors import EvaluationError, require
 
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
@@ -42,53 +49,26 @@ MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
 STFT_WINDOWS = (2048, 512)
 CLAMP = 1e-5
 PESQ_RATE = 16000
+MIN_SAMPLES = max(MEL_WINDOWS + STFT_WINDOWS) // 2 + 1  # reflect padding of the longest window
 
 Metric = Callable[[Tensor, Tensor, int], float]
 
 
-def _hz_to_mel(hz: Tensor) -> Tensor:
-    """Slaney mel scale: linear (3 bands per 200 Hz) below 1 kHz, logarithmic above."""
-    log_step = math.log(6.4) / 27.0
-    return torch.where(hz < 1000.0, hz * 3.0 / 200.0, 15.0 + torch.log(hz.clamp_min(1e-9) / 1000.0) / log_step)
-
-
-def _mel_to_hz(mel: Tensor) -> Tensor:
-    log_step = math.log(6.4) / 27.0
-    return torch.where(mel < 15.0, mel * 200.0 / 3.0, 1000.0 * torch.exp(log_step * (mel - 15.0)))
-
-
 @functools.lru_cache(maxsize=32)
 def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
-    """``[n_mels, n_fft // 2 + 1]`` triangular filters, Slaney scale, each of unit area (0 Hz .. Nyquist)."""
-    fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
-    edges_mel = torch.linspace(0.0, float(_hz_to_mel(torch.tensor(sample_rate / 2.0))), n_mels + 2, dtype=torch.float64)
-    edges = _mel_to_hz(edges_mel)  # [n_mels + 2]
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (fft_hz[None] - lower) / (centre - lower)
-    falling = (upper - fft_hz[None]) / (upper - centre)
-    filters = torch.clamp(torch.minimum(rising, falling), min=0.0)
-    return (filters * (2.0 / (upper - lower))).float()
+    """:func:`hac_tokenizer.nn.dsp.mel_filterbank`, cached (do not modify the returned tensor in place)."""
+    return mel_filterbank(sample_rate, n_fft, n_mels)
 
 
-@functools.lru_cache(maxsize=32)
-def _sqrt_hann(window: int, device: torch.device) -> Tensor:
-    return torch.hann_window(window, device=device).sqrt()
+def _per_item(transform: Callable[[Tensor], Tensor], audio: Tensor) -> Tensor:
+    """Apply a ``[N, 1, S] -> [N, A, B]`` transform of :mod:`hac_tokenizer.nn.dsp` to ``[..., S]``: ``[..., A, B]``."""
+    out = transform(audio.reshape(-1, 1, audio.shape[-1]).float())
+    return out.reshape(*audio.shape[:-1], *out.shape[-2:])
 
 
 def magnitude(audio: Tensor, window: int) -> Tensor:
-    """``[..., S] -> [..., window // 2 + 1, frames]`` STFT magnitude, sqrt-Hann, hop window / 4."""
-    shape = audio.shape[:-1]
-    flat = audio.reshape(-1, audio.shape[-1]).float()
-    spec = torch.stft(
-        flat,
-        n_fft=window,
-        hop_length=window // 4,
-        window=_sqrt_hann(window, audio.device),
-        center=True,
-        pad_mode="constant",
-        return_complex=True,
-    ).abs()
-    return spec.reshape(*shape, *spec.shape[-2:])
+    """``[..., S] -> [..., window // 2 + 1, S // (window // 4) + 1]`` |STFT| (:func:`hac_tokenizer.nn.dsp.stft`)."""
+    return _per_item(functools.partial(stft_magnitude, window_length=window), audio)
 
 
 def _batch_shape(reference: Tensor, estimate: Tensor) -> torch.Size:
@@ -107,6 +87,16 @@ def _batch_shape(reference: Tensor, estimate: Tensor) -> torch.Size:
         ) from err
 
 
+def _spectral_batch_shape(reference: Tensor, estimate: Tensor) -> torch.Size:
+    shape = _batch_shape(reference, estimate)
+    if reference.shape[-1] < MIN_SAMPLES:
+        raise EvaluationError(
+            f"the spectral distances need at least {MIN_SAMPLES} samples (DAC's reflect-padded 2048-sample "
+            f"window), got {reference.shape[-1]}."
+        )
+    return shape
+
+
 def _check_pair(reference: Tensor, estimate: Tensor) -> None:
     if reference.dim() != 1 or reference.shape != estimate.shape:
         raise EvaluationError(
@@ -123,20 +113,20 @@ def _log_l1(x: Tensor, y: Tensor, power: float) -> Tensor:
 
 
 def mel_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
-    """Multi-scale log-mel L1 distance ``[..., S], [..., S] -> [...]`` (broadcast; settings in the module docstring)."""
-    total = torch.zeros(_batch_shape(reference, estimate), device=reference.device)
+    """DAC's Mel distance ``[..., S], [..., S] -> [...]`` (broadcast; definition in the module docstring)."""
+    total = torch.zeros(_spectral_batch_shape(reference, estimate), device=reference.device)
     for window, bands in zip(MEL_WINDOWS, MEL_BANDS):
         filters = mel_filters(sample_rate, window, bands).to(reference.device)
-        mel_x = torch.einsum("mf,...ft->...mt", filters, magnitude(reference, window))
-        mel_y = torch.einsum("mf,...ft->...mt", filters, magnitude(estimate, window))
+        to_mel = functools.partial(mel_spectrogram, filters=filters)
+        mel_x, mel_y = _per_item(to_mel, reference), _per_item(to_mel, estimate)
         total = total + _log_l1(mel_x, mel_y, power=1.0)
     return total
 
 
 def stft_distance(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
-    """Multi-scale STFT distance ``[..., S], [..., S] -> [...]`` (broadcast; log power L1 + magnitude L1 per scale)."""
+    """DAC's STFT distance ``[..., S], [..., S] -> [...]`` (broadcast; definition in the module docstring)."""
     del sample_rate  # the windows are in samples, as in DAC
-    total = torch.zeros(_batch_shape(reference, estimate), device=reference.device)
+    total = torch.zeros(_spectral_batch_shape(reference, estimate), device=reference.device)
     for window in STFT_WINDOWS:
         mag_x, mag_y = magnitude(reference, window), magnitude(estimate, window)
         total = total + _log_l1(mag_x, mag_y, power=2.0) + (mag_x - mag_y).abs().mean(dim=(-2, -1))
@@ -216,7 +206,11 @@ class ReconstructionMetrics:
         """``[S]`` vs ``[K, S]`` -> one ``{metric: value}`` per estimate; None where a metric cannot score it."""
         scores: list[dict[str, float | None]] = [{} for _ in estimates]
         for name, metric in self.batched.items():
-            for row, value in zip(scores, metric(reference, estimates, sample_rate).tolist()):
+            try:
+                values = metric(reference, estimates, sample_rate).tolist()
+            except EvaluationError:
+                values = [None] * len(scores)  # e.g. audio too short for the spectral distances' longest window
+            for row, value in zip(scores, values):
                 row[name] = value
         for name, metric in self.pairwise.items():
             for row, estimate in zip(scores, estimates):

@@ -1,11 +1,16 @@
 """Spectral transforms shared by the model, the training losses and evaluation: STFT, mel filters, overlap-add.
 
-One place states the conventions:
+This is the one place that computes spectrograms; the conventions are stated here once:
 
-* :func:`stft` is DAC's analysis (descript-audiotools >= 0.7.2): a periodic Hann window, centred frames, reflect
-  padding, hop = window / 4 unless given. The mel loss and the STFT discriminator read audio through it.
-* :func:`mel_filterbank` is librosa's default filterbank (Slaney mel scale, Slaney area normalisation), which DAC
-  uses through audiotools.
+* :func:`stft` (and :func:`stft_magnitude`, :func:`stft_complex`, :func:`mel_spectrogram` built on it) is DAC's
+  analysis, that of ``AudioSignal.stft`` in descript-audiotools >= 0.7.2 (unchanged through 0.7.4) with DAC's
+  settings: a **periodic Hann window** of ``window_length`` samples (scipy's ``get_window("hann", n)``, equal to
+  ``torch.hann_window(n)``), FFT size = window length, hop = window / 4 unless given, **centred frames with
+  reflect padding** of window / 2 samples at both ends (``torch.stft(center=True, pad_mode="reflect")``), so
+  ``S`` samples give ``S // hop + 1`` frames. Reflect padding needs ``S > window_length // 2``. The mel loss,
+  the STFT discriminator and the evaluation's Mel / STFT distances all read audio through it.
+* :func:`mel_filterbank` is librosa's default filterbank (``librosa.filters.mel``: Slaney mel scale, Slaney
+  area normalisation, 0 Hz .. Nyquist), which DAC uses through audiotools' ``AudioSignal.get_mel_filters``.
 * :func:`frame_stft` and :func:`overlap_add` are the frame-rate model's analysis and synthesis. Unlike
   :func:`stft`, frame ``t`` is centred on the middle of hop ``t`` and the signal is zero-padded, so ``S`` samples
   give exactly ``S / hop`` frames and an item of a padded batch sees the same zeros past its end as it would
@@ -23,7 +28,7 @@ from torch import Tensor
 
 
 def stft(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
-    """``x [B, 1, S] -> [B, F, T]`` complex STFT: Hann window, reflect-padded and centred (DAC's settings)."""
+    """``x [B, 1, S] -> [B, window_length // 2 + 1, S // hop + 1]`` complex STFT (DAC's: see the module docstring)."""
     hop_length = hop_length or window_length // 4
     window = torch.hann_window(window_length, device=x.device, dtype=x.dtype)
     return torch.stft(
@@ -35,6 +40,26 @@ def stft(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor
         pad_mode="reflect",
         return_complex=True,
     )
+
+
+def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> |STFT| [B, F, T]`` (the magnitude DAC's losses compare)."""
+    return stft(x, window_length, hop_length).abs()
+
+
+def stft_complex(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> [B, 2, T, F]``: real and imaginary STFT parts as channels (the STFT discriminator's input)."""
+    spec = torch.view_as_real(stft(x, window_length, hop_length))  # [B, F, T, 2]
+    return rearrange(spec, "b f t c -> b c t f")
+
+
+def mel_spectrogram(x: Tensor, filters: Tensor, hop_length: int | None = None) -> Tensor:
+    """``x [B, 1, S] -> [B, n_mels, T]`` magnitude (power 1) mel spectrogram, as audiotools' ``mel_spectrogram``.
+
+    ``filters [n_mels, window_length // 2 + 1]`` from :func:`mel_filterbank`; its width sets the window length.
+    """
+    window_length = 2 * (filters.shape[-1] - 1)
+    return torch.einsum("mf,bft->bmt", filters, stft_magnitude(x, window_length, hop_length))
 
 
 def _hz_to_mel(hz: Tensor) -> Tensor:
@@ -51,7 +76,10 @@ def _mel_to_hz(mel: Tensor) -> Tensor:
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Tensor:
-    """``[n_mels, n_fft // 2 + 1]`` triangular filters on the Slaney mel scale, Slaney area-normalised."""
+    """``[n_mels, n_fft // 2 + 1]`` triangular filters on the Slaney mel scale, Slaney area-normalised.
+
+    0 Hz .. Nyquist; equal to ``librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)``.
+    """
     fft_hz = torch.linspace(0.0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
     edges_mel = torch.linspace(0.0, float(_hz_to_mel(torch.tensor(sample_rate / 2.0))), n_mels + 2, dtype=torch.float64)
     edges_hz = _mel_to_hz(edges_mel)

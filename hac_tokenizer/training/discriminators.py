@@ -22,7 +22,7 @@ from einops import rearrange
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from .losses import stft_complex
+from ..nn.dsp import stft_complex
 
 PERIODS = (2, 3, 5, 7, 11)
 STFT_WINDOWS = (2048, 1024, 512)

@@ -1,11 +1,13 @@
 """Generator-side losses of DAC/HAC training: multi-scale mel L1, adversarial (hinge / least-squares), feature matching.
 
-Settings follow DAC (Kumar et al. 2023, ``conf/base.yml``): seven STFT scales with windows
-``[32, 64, ..., 2048]`` samples (hop = window / 4, Hann, centred), ``[5, 10, ..., 320]`` mel bands, Slaney mel
-scale and area normalisation (librosa's defaults, which DAC uses through audiotools), magnitudes clamped at
-``1e-5`` before ``log10``, and the L1 distances of the seven scales summed. The short windows resolve
-transients, the long ones pitch harmonics; few mel bands at short windows keep every band covering at least one
-FFT bin. At 16 kHz the 2048-sample window is 128 ms, the 32-sample one 2 ms.
+:class:`MelLoss` is DAC's ``MelSpectrogramLoss`` (Kumar et al. 2023; descript-audio-codec 1.0.0,
+``dac/nn/loss.py``) with the settings of its ``conf/base.yml``: seven STFT scales with windows
+``[32, 64, ..., 2048]`` samples (hop = window / 4), ``[5, 10, ..., 320]`` mel bands, magnitude (``pow`` 1) mels
+clamped at ``1e-5`` before ``log10``, no linear-magnitude term (``mag_weight`` 0), and the L1 distances of the
+seven scales summed. The spectrograms come from :mod:`hac_tokenizer.nn.dsp` (window, padding and mel filters are
+stated there); ``hac_tokenizer.evaluation.reconstruction.mel_distance`` is the same quantity per item. The
+short windows resolve transients, the long ones pitch harmonics; few mel bands at short windows keep every band
+covering at least one FFT bin. At 16 kHz the 2048-sample window is 128 ms, the 32-sample one 2 ms.
 
 Adversarial losses take the list of :class:`DiscriminatorOutput` of a :class:`MultiDiscriminator` and sum the
 per-discriminator means (as DAC does), so adding a discriminator adds a term rather than diluting the others.
@@ -14,18 +16,14 @@ per-discriminator means (as DAC does), so adding a discriminator adds a term rat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 from torch import Tensor, nn
 
 from ..errors import HACError
-from ..nn.dsp import mel_filterbank, stft
-
-if TYPE_CHECKING:  # discriminators.py imports the STFT helpers from here
-    from .discriminators import DiscriminatorOutput
+from ..nn.dsp import mel_filterbank, mel_spectrogram
+from .discriminators import DiscriminatorOutput
 
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
@@ -33,17 +31,6 @@ MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
 
 class LossConfigError(HACError, ValueError):
     """A loss was configured with settings it cannot use (unknown kind, mismatched lists)."""
-
-
-def stft_magnitude(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
-    """``x [B, 1, S] -> |STFT| [B, F, T]`` (the mel loss's spectrogram)."""
-    return stft(x, window_length, hop_length).abs()
-
-
-def stft_complex(x: Tensor, window_length: int, hop_length: int | None = None) -> Tensor:
-    """``x [B, 1, S] -> [B, 2, T, F]``: real and imaginary STFT parts as channels (discriminator input)."""
-    spec = torch.view_as_real(stft(x, window_length, hop_length))  # [B, F, T, 2]
-    return rearrange(spec, "b f t c -> b c t f")
 
 
 class MelLoss(nn.Module):
@@ -69,9 +56,7 @@ class MelLoss(nn.Module):
 
     def log_mel(self, x: Tensor, scale: int) -> Tensor:
         """``x [B, 1, S] -> [B, n_mels, T]`` log10 mel magnitudes at one scale."""
-        magnitude = stft_magnitude(x.float(), self.window_lengths[scale])
-        mel = torch.einsum("mf,bft->bmt", getattr(self, f"filters_{scale}"), magnitude)
-        return mel.clamp(min=self.clamp_eps).log10()
+        return mel_spectrogram(x.float(), getattr(self, f"filters_{scale}")).clamp(min=self.clamp_eps).log10()
 
     def forward(self, x_hat: Tensor, x: Tensor) -> Tensor:
         """``x_hat, x [B, 1, S] -> scalar``, in fp32 even under autocast (log10 of small bf16 mels is coarse)."""

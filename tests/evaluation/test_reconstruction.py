@@ -1,4 +1,7 @@
+import importlib.util
+import json
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,9 +15,18 @@ from hac_tokenizer.evaluation import (
     stft_distance,
     stoi,
 )
-from hac_tokenizer.evaluation.reconstruction import ReconstructionMetrics, Visqol, mel_filters, visqol_available
+from hac_tokenizer.evaluation.reconstruction import (
+    MIN_SAMPLES,
+    ReconstructionMetrics,
+    Visqol,
+    magnitude,
+    mel_filters,
+    visqol_available,
+)
+from hac_tokenizer.nn.dsp import mel_filterbank, stft_magnitude
 
 RATE = 16000
+REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference"
 
 
 def voiced(seconds: float = 2.0, seed: int = 0) -> torch.Tensor:
@@ -46,6 +58,46 @@ def test_spectral_distances_are_zero_for_a_copy_and_grow_with_noise(distance):
     assert float(distance(x, x.clone(), RATE)) == pytest.approx(0.0, abs=1e-6)
     slightly, badly = float(distance(x, x + 0.01 * noise, RATE)), float(distance(x, x + 0.3 * noise, RATE))
     assert 0 < slightly < badly
+
+
+def _dac_reference():
+    spec = importlib.util.spec_from_file_location("dac_distances", REFERENCE / "dac_distances.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.signal_pairs(), json.loads((REFERENCE / "dac_distances.json").read_text())
+
+
+def test_spectral_distances_equal_dacs_on_reference_signals():
+    """benchmarks/reference/dac_distances.json holds DAC's own MelSpectrogramLoss / MultiScaleSTFTLoss values."""
+    pairs, reference = _dac_reference()
+    assert reference["sample_rate"] == RATE and set(pairs) == set(reference["pairs"])
+    for name, (x, y) in pairs.items():
+        expected = reference["pairs"][name]
+        # the seeded signals are the ones the JSON was made from (else rerun the script)
+        assert len(x) == expected["samples"]
+        assert float((x.astype("float64") ** 2).sum()) == pytest.approx(expected["reference_sum_squares"], rel=1e-9)
+        assert float((y.astype("float64") ** 2).sum()) == pytest.approx(expected["estimate_sum_squares"], rel=1e-9)
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        assert float(mel_distance(x, y, RATE)) == pytest.approx(expected["mel_distance"], rel=1e-4), name
+        assert float(stft_distance(x, y, RATE)) == pytest.approx(expected["stft_distance"], rel=1e-4), name
+
+
+def test_spectral_distances_read_audio_through_nn_dsp():
+    x = voiced(0.5)
+    torch.testing.assert_close(magnitude(x, 512), stft_magnitude(x[None, None], 512)[0])
+    torch.testing.assert_close(mel_filters(RATE, 256, 40), mel_filterbank(RATE, 256, 40))
+
+
+def test_audio_too_short_for_the_longest_window_is_a_typed_error_and_an_unscored_row():
+    x = voiced(0.5)[: MIN_SAMPLES - 1]
+    for distance in (mel_distance, stft_distance):
+        with pytest.raises(EvaluationError, match=str(MIN_SAMPLES)):
+            distance(x, x, RATE)
+    assert float(mel_distance(voiced(0.5)[:MIN_SAMPLES], voiced(0.5)[:MIN_SAMPLES], RATE)) == 0.0
+    metrics = ReconstructionMetrics({"mel_distance": mel_distance, "si_sdr": si_sdr}, {})
+    scores = metrics.score(x, torch.stack([x, 0.5 * x]), RATE)
+    assert [row["mel_distance"] for row in scores] == [None, None]
+    assert scores[1]["si_sdr"] > 100
 
 
 def test_mel_filters_have_unit_area_and_rising_centres():

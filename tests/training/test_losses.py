@@ -7,7 +7,10 @@ import math
 import pytest
 import torch
 
+from hac_tokenizer.evaluation.reconstruction import mel_distance
+from hac_tokenizer.nn import dsp
 from hac_tokenizer.nn.dsp import mel_filterbank
+from hac_tokenizer.training import discriminators, losses
 from hac_tokenizer.training.discriminators import DiscriminatorOutput
 from hac_tokenizer.training.losses import (
     MEL_BANDS,
@@ -17,7 +20,6 @@ from hac_tokenizer.training.losses import (
     discriminator_loss,
     feature_matching_loss,
     generator_loss,
-    stft_complex,
 )
 
 
@@ -61,9 +63,17 @@ def test_mel_loss_rejects_mismatched_settings():
         MelLoss(window_lengths=(32, 64), n_mels=(5,))
 
 
-def test_stft_complex_layout(noise):
-    spec = stft_complex(noise, 512)
-    assert spec.shape == (2, 2, 8000 // 128 + 1, 257)
+def test_mel_loss_is_the_evaluation_mel_distance(mel_loss, noise):
+    """One DSP: the training loss and the reported Mel distance are DAC's MelSpectrogramLoss, per item."""
+    noisy = noise + 0.05 * torch.randn(noise.shape, generator=torch.Generator().manual_seed(2))
+    for b in range(noise.shape[0]):
+        loss = mel_loss(noisy[b : b + 1], noise[b : b + 1]).item()
+        assert loss == pytest.approx(float(mel_distance(noise[b, 0], noisy[b, 0], 16000)), rel=1e-5)
+
+
+def test_stft_helpers_live_in_nn_dsp_only():
+    assert discriminators.stft_complex is dsp.stft_complex
+    assert not hasattr(losses, "stft_complex") and not hasattr(losses, "stft_magnitude")
 
 
 def _outputs(*logits: list[float]) -> list[DiscriminatorOutput]:
