@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -13,11 +14,14 @@ from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
 from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.espeak import EspeakSynthesizer, VoiceSettings, list_variants
+from hac_tokenizer.training.data.render import render_utterance
 from hac_tokenizer.training.data.synthetic import (
     HELD_OUT_VARIANTS,
     LANGUAGE_VOICES,
     VARIANTS,
+    Speaker,
     SyntheticCorpusConfig,
+    UtteranceSpec,
     plan_corpus,
     vocabulary,
 )
@@ -101,3 +105,70 @@ def test_config_errors_say_what_to_change():
         SyntheticCorpusConfig(held_out_variants=("nobody",))
     with pytest.raises(DataError, match="too few distinct sentences"):
         plan_corpus(SyntheticCorpusConfig(hours=1, languages=("de",), vocab_size=3, min_words=1, max_words=1))
+
+
+def _speech_span(audio, rate: int, threshold: float) -> tuple[float, float]:
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    return loud[0] / rate, (loud[-1] + 1) / rate
+
+
+@pytest.mark.parametrize("speed", [0.85, 1.0, 1.15])
+def test_speed_perturbation_scales_the_timings_with_the_audio(tmp_path, speed):
+    words = ("all", "my", "new", "lemons", "well")  # a vowel first: eSpeak's /s/ would start 13 ms into its word
+    speaker = Speaker(voice="en-us", variant="m3", pitch=50, pitch_range=50, rate=160)
+    synthesizer = EspeakSynthesizer()
+
+    def render(factor: float):
+        spec = UtteranceSpec(id=f"u{factor}", language="en", split="train", speaker=speaker, words=words, rate=160,
+                             seed=11, augment=False, speed=factor)
+        entry = render_utterance(spec, synthesizer, SyntheticCorpusConfig(), tmp_path)
+        audio, rate = sf.read(str(entry.audio), dtype="float32")
+        return entry, audio, rate
+
+    entry, audio, rate = render(speed)
+    plain, plain_audio, _ = render(1.0)
+    assert [w.label for w in entry.words] == list(words) and entry.duration == pytest.approx(len(audio) / rate)
+    # both runs have the same leading silence (same seed); the speech after it is 1/speed as long
+    lead = plain.words[0].start
+    assert entry.words[0].start == pytest.approx(lead, abs=1e-5)
+    for fast, slow in zip(entry.words + entry.phones, plain.words + plain.phones):
+        assert fast.start - lead == pytest.approx((slow.start - lead) / speed, abs=1e-5)
+        assert fast.end - lead == pytest.approx((slow.end - lead) / speed, abs=1e-5)
+    # and the audio agrees: speech starts where the first word starts, ends where the last word ends
+    # (to within eSpeak's own few ms, which scale with the speed too) ...
+    peak = np.abs(audio).max()
+    start, end = _speech_span(audio, rate, 0.01 * peak)
+    plain_start, plain_end = _speech_span(plain_audio, rate, 0.01 * np.abs(plain_audio).max())
+    assert start == pytest.approx(entry.words[0].start, abs=0.005)
+    assert end == pytest.approx(entry.words[-1].end, abs=0.015)
+    assert end - entry.words[-1].end == pytest.approx((plain_end - plain.words[-1].end) / speed, abs=0.002)
+    assert end - start == pytest.approx((plain_end - plain_start) / speed, abs=0.002)
+    # ... every word holds speech, and pauses between phones are silent
+    loudness = np.sqrt(np.mean(audio[int(start * rate):int(end * rate)] ** 2))
+    for word in entry.words:
+        segment = audio[int(word.start * rate):int(word.end * rate)]
+        assert np.sqrt(np.mean(segment**2)) > 0.2 * loudness
+    for a, b in zip(entry.phones, entry.phones[1:]):
+        if b.start - a.end > 0.02:
+            assert np.abs(audio[int(a.end * rate) + 40:int(b.start * rate) - 40]).max() < 0.01 * peak
+
+
+def test_speed_is_planned_from_its_own_stream():
+    plan = plan_corpus(CONFIG)
+    unperturbed = plan_corpus(replace(CONFIG, speed_probability=0.0))
+    assert {spec.speed for spec in unperturbed} == {1.0}
+
+    def utterances(specs, language, split):  # without id and speed
+        return [(s.speaker, s.words, s.rate, s.seed, s.augment)
+                for s in specs if (s.language, s.split) == (language, split)]
+
+    # speakers, sentences, rates and seeds do not move; only the hours budget may take a few more or fewer
+    for language in CONFIG.languages:
+        for split in ("train", "valid", "test"):
+            a, b = utterances(plan, language, split), utterances(unperturbed, language, split)
+            assert a[:len(b)] == b[:len(a)] and abs(len(a) - len(b)) <= 4
+    speeds = [spec.speed for spec in plan]
+    assert all(s == 1.0 or CONFIG.speed[0] <= s <= CONFIG.speed[1] for s in speeds)
+    assert 0.3 < np.mean([s != 1.0 for s in speeds]) < 0.7
+    with pytest.raises(DataError, match="speed"):
+        SyntheticCorpusConfig(speed=(1.1, 0.9))

@@ -4,19 +4,29 @@ Each augmentation is a small frozen dataclass called as ``aug(audio, sample_rate
 float32 numpy waveform; :class:`Channel` applies a list of them, each with its own probability. All
 randomness comes from the ``numpy.random.Generator`` handed in, so a seed fixes the result.
 
-None of them moves speech in time (EQ is zero-phase, the reverberation's direct path is at lag 0 and its
-tail is cut at the input's length), so word and phone alignments stay valid.
+Reverberation: :class:`RoomReverb` (the default) simulates a random shoebox room: early reflections by the
+image source method of ``pyroomacoustics``, then a diffuse exponentially decaying tail with the room's
+RT60 (:func:`shoebox_impulse_response`).
+
+None of them moves speech in time (EQ is zero-phase, every reverberation's direct path is put at lag 0
+and its tail is cut at the input's length), so word and phone alignments stay valid.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
+from .errors import DataError
+
 EPS = 1e-10
+SPEED_OF_SOUND = 343.0  # m/s, as pyroomacoustics assumes
+FRACTIONAL_DELAY_TAPS = 81  # windowed-sinc length placing each reflection between samples (pyroomacoustics' too)
+LN_1E6 = math.log(1e6)  # 60 dB of energy decay
 
 
 class Augmentation(Protocol):
@@ -78,31 +88,148 @@ class Equalizer:
         return shaped.astype(np.float32)
 
 
-def room_impulse_response(sample_rate: int, rt60: float, rng: np.random.Generator) -> np.ndarray:
-    """``[L]`` synthetic RIR: unit direct path at lag 0, then exponentially decaying noise (−60 dB at rt60)."""
-    length = max(2, int(rt60 * sample_rate))
-    t = np.arange(length) / sample_rate
-    tail = rng.standard_normal(length) * np.exp(-6.9078 * t / rt60)  # ln(1000) = 6.9078: 60 dB of decay
-    tail[: int(0.002 * sample_rate) + 1] = 0.0  # first reflections arrive a few ms after the direct sound
-    tail /= np.sqrt(np.sum(tail**2)) + EPS
-    tail[0] = 1.0
-    return tail
+def convolve_aligned(audio: np.ndarray, rir: np.ndarray, direct: int) -> np.ndarray:
+    """``audio`` through ``rir`` whose direct path is sample ``direct``: no delay, same length, same power.
+
+    The output sample ``n`` is the full convolution's sample ``n + direct``, so the direct sound stays where
+    the input was (what comes before it in ``rir``, a fractional-delay filter's left half, acts ahead of it).
+    """
+    size = fft_size(len(audio) + len(rir) - 1)
+    wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(rir, size), n=size)[direct:direct + len(audio)]
+    # keep the loudness: reverberation should change the room, not the level
+    return (wet * np.sqrt(_power(audio) / _power(wet))).astype(np.float32)
+
+
+def _pyroomacoustics():
+    try:
+        import pyroomacoustics
+    except ImportError as err:
+        raise DataError(
+            "RoomReverb needs pyroomacoustics: `pip install pyroomacoustics` (part of the [train] extra)."
+        ) from err
+    return pyroomacoustics
+
+
+def fractional_delays(delays: np.ndarray, taps: int = FRACTIONAL_DELAY_TAPS) -> np.ndarray:
+    """``[N, taps]`` Hann-windowed sinc filters; row ``i``, centred on tap ``taps // 2``, delays by ``delays[i] % 1``.
+
+    An integer delay gives an exact unit impulse at the centre tap.
+    """
+    half = taps // 2
+    x = np.arange(-half, half + 1)[None, :] - (delays - np.floor(delays))[:, None]
+    return np.sinc(x) * (0.5 + 0.5 * np.cos(np.pi * x / (half + 1)))
 
 
 @dataclass(frozen=True)
-class Reverb:
-    """Convolution with a synthetic room: RT60 and direct-to-reverberant mix drawn from ranges."""
+class ShoeBoxRoom:
+    """A rectangular room, a talker and a microphone in it (metres), and its reverberation time (s)."""
+
+    size: tuple[float, float, float]
+    source: tuple[float, float, float]
+    microphone: tuple[float, float, float]
+    rt60: float
+
+    @property
+    def distance(self) -> float:
+        return float(np.linalg.norm(np.subtract(self.source, self.microphone)))
+
+    @property
+    def absorption(self) -> float:
+        """Wall energy absorption that gives ``rt60`` by Eyring's formula (the image method decays about so)."""
+        length, width, height = self.size
+        volume, surface = length * width * height, 2 * (length * width + length * height + width * height)
+        return 1.0 - math.exp(-LN_1E6 * 4 * volume / (SPEED_OF_SOUND * surface * self.rt60))
+
+    def complete_until(self, max_order: int) -> float:
+        """Seconds after the direct sound up to which images of order <= ``max_order`` are all there are.
+
+        The images of order <= N fill a diamond-shaped pile of mirrored rooms around the source that holds a
+        sphere of radius (N + 1) * R, R the smallest face's inscribed-diamond radius (as in
+        ``pyroomacoustics.inverse_sabine``); every image nearer than that is in the model.
+        """
+        a, b, c = self.size
+        radius = min(x * y / math.hypot(x, y) for x, y in ((a, b), (a, c), (b, c)))
+        return ((max_order + 1) * radius - self.distance) / SPEED_OF_SOUND
+
+    def image_sources(self, max_order: int) -> tuple[np.ndarray, np.ndarray]:
+        """(``[N]`` path lengths in metres, ``[N]`` wall-reflection amplitude factors) of the visible images."""
+        pra = _pyroomacoustics()
+        # fs is unused here: only the images' positions and attenuations are taken, the RIR is built by the caller
+        room = pra.ShoeBox(list(self.size), fs=16000, materials=pra.Material(self.absorption), max_order=max_order)
+        room.add_source(list(self.source))
+        room.add_microphone(list(self.microphone))
+        room.image_source_model()
+        visible = room.visibility[0][0].astype(bool)
+        images = room.sources[0].images[:, visible]
+        lengths = np.sqrt(np.sum((images - np.asarray(self.microphone)[:, None]) ** 2, axis=0))
+        return lengths, room.sources[0].damping[0, visible]
+
+
+def shoebox_impulse_response(room: ShoeBoxRoom, sample_rate: int, rng: np.random.Generator,
+                             max_order: int = 12) -> tuple[np.ndarray, int]:
+    """``([L] RIR, index of its direct path)``: the direct path is a unit impulse at that index.
+
+    Early part: every image source of ``pyroomacoustics``' image method up to ``max_order`` reflections,
+    with delays measured from the direct sound and amplitudes relative to it (spherical spreading and wall
+    absorption), each placed between samples by a windowed sinc. From the time the early part is complete
+    (:meth:`ShoeBoxRoom.complete_until`) on, a diffuse tail: Gaussian noise decaying by 60 dB per ``rt60``,
+    starting at the early part's energy over its last 20 ms. (A high-order image method alone, besides being
+    slow, decays ever slower than ``rt60`` in an empty shoebox: its grazing paths hardly meet a wall.)
+    """
+    lengths, damping = room.image_sources(max_order)
+    direct = room.distance
+    delays = np.maximum(lengths - direct, 0.0) / SPEED_OF_SOUND * sample_rate  # direct path: exactly 0
+    amplitudes = damping * direct / np.maximum(lengths, EPS)
+    window = int(0.02 * sample_rate)
+    tail_start = math.ceil(room.complete_until(max_order) * sample_rate)
+    if tail_start <= window:
+        raise DataError(f"max_order={max_order} leaves too short an early part in {room}; raise it.")
+    early = delays < tail_start
+    delays, amplitudes = delays[early], amplitudes[early]
+    half = FRACTIONAL_DELAY_TAPS // 2
+    length = tail_start + math.ceil(room.rt60 * sample_rate)
+    positions = np.floor(delays).astype(np.int64)[:, None] + np.arange(FRACTIONAL_DELAY_TAPS)[None, :]
+    weights = fractional_delays(delays) * amplitudes[:, None]
+    rir = np.bincount(positions.ravel(), weights.ravel(), minlength=length + 2 * half)[: length + 2 * half]
+    level = float(np.mean(rir[half + tail_start - window:half + tail_start] ** 2))
+    t = (np.arange(tail_start, length) - (tail_start - window / 2)) / sample_rate  # s after the window's centre
+    tail = np.sqrt(level) * np.exp(-0.5 * LN_1E6 * t / room.rt60) * rng.standard_normal(len(t))
+    rir[half + tail_start:half + length] = tail
+    return rir, half
+
+
+@dataclass(frozen=True)
+class RoomReverb:
+    """Reverberation of a random shoebox room (:func:`shoebox_impulse_response`), a talker and a microphone.
+
+    Room sides, RT60, the talker's position (uniform, ``margin`` from the walls) and the microphone's
+    distance from the talker and direction (uniform on the sphere, also inside the margin) are drawn from
+    the ranges. The direct sound stays at lag 0; the direct-to-reverberant ratio follows from the room.
+    """
 
     rt60: tuple[float, float] = (0.15, 0.8)
-    wet: tuple[float, float] = (0.1, 0.6)
+    size: tuple[tuple[float, float], ...] = ((3.0, 10.0), (3.0, 8.0), (2.4, 4.0))  # length, width, height
+    distance: tuple[float, float] = (0.3, 3.0)
+    margin: float = 0.3
+    max_order: int = 12
+
+    def draw(self, rng: np.random.Generator) -> ShoeBoxRoom:
+        """A room, talker and microphone, from ``rng`` only."""
+        size = np.array([_uniform(rng, bounds) for bounds in self.size])
+        low, high = np.full(3, self.margin), size - self.margin
+        rt60 = _uniform(rng, self.rt60)
+        source = rng.uniform(low, high)
+        for _ in range(100):  # microphone at the drawn distance, inside the room
+            direction = rng.standard_normal(3)
+            microphone = source + _uniform(rng, self.distance) * direction / (np.linalg.norm(direction) + EPS)
+            if np.all(microphone >= low) and np.all(microphone <= high):
+                break
+        microphone = np.clip(microphone, low, high)
+        return ShoeBoxRoom(tuple(size.tolist()), tuple(source.tolist()), tuple(microphone.tolist()), rt60)
 
     def __call__(self, audio: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-        rir = room_impulse_response(sample_rate, _uniform(rng, self.rt60), rng)
-        rir[1:] *= _uniform(rng, self.wet)
-        size = fft_size(len(audio) + len(rir) - 1)
-        wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(rir, size), n=size)[: len(audio)]
-        # keep the loudness: reverberation should change the room, not the level
-        return (wet * np.sqrt(_power(audio) / _power(wet))).astype(np.float32)
+        rir, direct = shoebox_impulse_response(self.draw(rng), sample_rate, rng, self.max_order)
+        return convolve_aligned(audio, rir, direct)
 
 
 @dataclass(frozen=True)
@@ -123,7 +250,7 @@ class Channel:
     """Applies each augmentation with its probability, in order (level last, so it sets the final loudness)."""
 
     steps: Sequence[tuple[Augmentation, float]] = field(
-        default_factory=lambda: ((Equalizer(), 0.5), (Reverb(), 0.3), (Noise(), 0.5), (Level(), 1.0))
+        default_factory=lambda: ((Equalizer(), 0.5), (RoomReverb(), 0.3), (Noise(), 0.5), (Level(), 1.0))
     )
 
     def __call__(self, audio: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

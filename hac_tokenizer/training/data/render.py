@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 from ...manifest import Interval, ManifestEntry, write_manifest
 from .augment import Channel, Level
+from .errors import DataError
 from .espeak import EspeakSynthesizer, WordMismatchError
+from .flite import FliteSynthesizer, flite_available
 from .synthetic import SPLITS, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
 
 EDGE_SILENCE = (0.05, 0.4)  # seconds of silence drawn for each end of an utterance
@@ -39,23 +41,33 @@ class CorpusSummary:
         return sum(self.hours.values()) * 3600 / max(self.seconds, 1e-9)
 
 
-def _shift(intervals: Sequence[Interval], offset: float, duration: float) -> tuple[Interval, ...]:
-    """Move intervals by ``offset`` seconds, clipped to the audio (resampling may drop a last sample)."""
+def _place(intervals: Sequence[Interval], speed: float, offset: float, duration: float) -> tuple[Interval, ...]:
+    """Intervals of speech played ``speed`` times faster, moved by ``offset`` s, clipped to the audio's ``duration``.
+
+    Clipping: resampling may drop a last sample.
+    """
     return tuple(
-        Interval(round(i.start + offset, 6), round(min(i.end + offset, duration), 6), i.label) for i in intervals
+        Interval(round(i.start / speed + offset, 6), round(min(i.end / speed + offset, duration), 6), i.label)
+        for i in intervals
     )
 
 
-def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer, config: SyntheticCorpusConfig,
-                     out_dir: Path) -> ManifestEntry | None:
-    """Synthesise, resample, pad, put through the channel and write one utterance; None if eSpeak's words mismatch."""
+def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer | FliteSynthesizer,
+                     config: SyntheticCorpusConfig, out_dir: Path) -> ManifestEntry | None:
+    """Synthesise, change speed and resample, pad, put through the channel and write one utterance.
+
+    ``synthesizer`` is the one of the speaker's engine. Returns None if the synthesiser's words mismatch the
+    text. Speed ``s``: the synthesiser's output is read as if recorded at ``s`` times its sample rate, so
+    everything happens ``s`` times sooner and timings divide by ``s``.
+    """
     try:
         speech = synthesizer.synthesize(spec.words, spec.speaker.settings(spec.rate), seed=spec.seed)
     except WordMismatchError:
         return None
     rate = config.sample_rate
     rng = np.random.default_rng(spec.seed)
-    audio = soxr.resample(speech.audio, speech.sample_rate, rate, quality="HQ").astype(np.float32)  # [S]
+    audio = soxr.resample(speech.audio, speech.sample_rate * spec.speed, rate, quality="HQ")
+    audio = audio.astype(np.float32)  # [S]
     lead, tail = (int(rng.uniform(*EDGE_SILENCE) * rate) for _ in range(2))
     audio = np.concatenate([np.zeros(lead, np.float32), audio, np.zeros(tail, np.float32)])
     audio = (Channel() if spec.augment else LEVEL_ONLY)(audio, rate, rng)
@@ -67,14 +79,25 @@ def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer, config
     return ManifestEntry(
         id=spec.id, audio=path, duration=duration, language=spec.language, speaker=spec.speaker.id,
         sample_rate=rate, text=" ".join(spec.words), split=spec.split,
-        words=_shift(speech.words, lead / rate, duration), phones=_shift(speech.phones, lead / rate, duration),
+        words=_place(speech.words, spec.speed, lead / rate, duration),
+        phones=_place(speech.phones, spec.speed, lead / rate, duration),
     )
+
+
+ENGINES = {"espeak": EspeakSynthesizer, "flite": FliteSynthesizer}
 
 
 def _render_chunk(specs: Sequence[UtteranceSpec], config: SyntheticCorpusConfig,
                   out_dir: Path) -> list[ManifestEntry | None]:
-    synthesizer = EspeakSynthesizer()  # one per task: libespeak-ng's state is per process
-    return [render_utterance(spec, synthesizer, config, out_dir) for spec in specs]
+    # one synthesizer per engine and task, made when first needed: libespeak-ng's state is per process
+    synthesizers: dict[str, EspeakSynthesizer | FliteSynthesizer] = {}
+    rendered = []
+    for spec in specs:
+        engine = spec.speaker.engine
+        if engine not in synthesizers:
+            synthesizers[engine] = ENGINES[engine]()
+        rendered.append(render_utterance(spec, synthesizers[engine], config, out_dir))
+    return rendered
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -88,6 +111,9 @@ def generate_corpus(config: SyntheticCorpusConfig, out_dir: str | Path, workers:
     """Plan and render the corpus into ``out_dir`` (wavs/ and manifest.jsonl); identical for any ``workers``."""
     out_dir = Path(out_dir)
     specs = plan_corpus(config)
+    if any(spec.speaker.engine == "flite" for spec in specs) and not flite_available():
+        raise DataError("flite_share > 0 needs CMU Flite (Debian/Ubuntu: `apt-get install flite`); "
+                        "or use flite_share=0 (--flite-share 0).")
     chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
     start = time.perf_counter()
     bar = tqdm(total=len(specs), unit="utt", disable=not progress, desc="synthesising")

@@ -14,12 +14,20 @@ What it makes (``hac-prepare-data synthetic --out data/synth --hours 10 --seed 0
 * Speakers: a speaker is a language voice (accent, e.g. en-us, en-gb-scotland, pt-br), a voice variant
   (``voices/!v``), a pitch and a pitch range; its id, e.g. ``en-us+m3:p42:r61``, names all four. Each
   utterance varies its speaking rate around the speaker's own.
+* Other voices: with ``flite_share`` > 0, that share of the English sentences is read by speakers built on
+  CMU Flite's four US-English voices (:mod:`.flite`, needs ``apt-get install flite``), ids such as
+  ``en-flite-slt:p55``; ``flite_held_out`` voices are heard in the test split only.
+* Speed: with probability ``speed_probability`` an utterance is played faster or slower by a factor drawn
+  from ``speed`` (resampling, as a tape would: tempo, pitch and formants move together, so it also varies
+  the apparent vocal tract length); its timings are divided by the factor.
 * Channel: with probability ``augment_probability`` an utterance goes through :class:`augment.Channel`
-  (EQ, reverberation, noise); every utterance gets a random level and 0.05-0.4 s of silence at each end.
+  (EQ, simulated-room reverberation, noise); every utterance gets a random level and 0.05-0.4 s of
+  silence at each end.
 * Splits: ``valid`` has sentences never seen in ``train`` read by ``train`` speakers; ``test`` has its
   own sentences read by speakers whose *variants* (``held_out_variants``) appear in no other split.
 * Timings: from eSpeak's WORD and PHONEME events (:mod:`.espeak`), converted to seconds, so they stay
-  exact through resampling to 16 kHz and through the channel (which never shifts speech).
+  exact through resampling to 16 kHz, through the speed change (scaled with it) and through the channel
+  (which never shifts speech).
 
 Everything follows from ``seed``: the plan (speakers, sentences, rates, channel seeds) is drawn in the
 main process and each utterance is rendered from its own seed, so the corpus, audio bytes included, is
@@ -38,6 +46,7 @@ import numpy as np
 
 from .errors import DataError
 from .espeak import VoiceSettings
+from .flite import FLITE_VOICES
 
 MLS_LANGUAGES = ("en", "fr", "de", "it", "pl", "pt", "es", "nl")
 
@@ -64,6 +73,9 @@ VARIANTS = (
 )
 # Heard only in the test split (male and female, formant and klatt synthesis)
 HELD_OUT_VARIANTS = ("m6", "f4", "Annie", "benjamin", "gustave", "linda", "quincy", "travis")
+
+FLITE_LANGUAGES = ("en",)
+FLITE_HELD_OUT = ("rms",)  # train/valid keep a US male (kal16), a Scottish male (awb) and a US female (slt)
 
 # One-letter tokens of wordfreq that are words (others are elision fragments such as French "l")
 ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType({
@@ -98,6 +110,12 @@ class SyntheticCorpusConfig:
     pitch_range: tuple[int, int] = (20, 90)
     rate: tuple[int, int] = (140, 210)  # speaker's own words per minute
     rate_jitter: float = 0.1  # per-utterance rate factor in [1 - jitter, 1 + jitter]
+    speed: tuple[float, float] = (0.9, 1.1)  # speed perturbation factor (resampling: tempo and pitch together)
+    speed_probability: float = 0.5  # share of utterances whose speed is perturbed
+    flite_share: float = 0.0  # share of English sentences read by Flite voices (0: eSpeak only)
+    flite_speakers: int = 6  # Flite speakers (voice, pitch, rate) for train/valid
+    flite_test_speakers: int = 2
+    flite_held_out: tuple[str, ...] = FLITE_HELD_OUT
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in LANGUAGE_VOICES]
@@ -112,6 +130,12 @@ class SyntheticCorpusConfig:
             raise DataError(f"held_out_variants must be some, not all, of {VARIANTS}.")
         if self.hours <= 0 or self.readers_per_sentence < 1:
             raise DataError("hours must be > 0 and readers_per_sentence >= 1.")
+        flite_held_out = set(self.flite_held_out)
+        if not 0 <= self.flite_share <= 1 or not flite_held_out or not flite_held_out < set(FLITE_VOICES):
+            raise DataError(f"need 0 <= flite_share <= 1 and flite_held_out some, not all, of {FLITE_VOICES}.")
+        if not 0 < self.speed[0] <= self.speed[1] or not 0 <= self.speed_probability <= 1:
+            raise DataError(f"need 0 < speed[0] <= speed[1] and 0 <= speed_probability <= 1, got {self.speed} "
+                            f"and {self.speed_probability}.")
 
     def split_hours(self, split: str) -> float:
         """Target hours of one split in one language."""
@@ -122,16 +146,23 @@ class SyntheticCorpusConfig:
 
 @dataclass(frozen=True)
 class Speaker:
-    """A fixed way of speaking; ``rate`` is its habitual rate, varied per utterance."""
+    """A fixed way of speaking; ``rate`` is its habitual rate, varied per utterance.
+
+    ``engine`` "espeak": ``voice`` is an eSpeak language voice and ``variant`` a ``!v`` variant; "flite":
+    ``voice`` is one of :data:`.flite.FLITE_VOICES` (English), ``variant`` and ``pitch_range`` are unused.
+    """
 
     voice: str
-    variant: str
+    variant: str | None
     pitch: int
     pitch_range: int
     rate: int
+    engine: str = "espeak"
 
     @property
     def id(self) -> str:
+        if self.engine == "flite":
+            return f"en-flite-{self.voice}:p{self.pitch}"
         return f"{self.voice}+{self.variant}:p{self.pitch}:r{self.pitch_range}"
 
     def settings(self, rate: int) -> VoiceSettings:
@@ -140,7 +171,10 @@ class Speaker:
 
 @dataclass(frozen=True)
 class UtteranceSpec:
-    """One utterance to render: who says what, how fast, and the seed of its channel and silences."""
+    """One utterance to render: who says what, how fast, and the seed of its channel and silences.
+
+    ``rate`` is the synthesiser's words per minute; ``speed`` then resamples its output (1.0: as it was made).
+    """
 
     id: str
     language: str
@@ -150,6 +184,7 @@ class UtteranceSpec:
     rate: int
     seed: int
     augment: bool
+    speed: float = 1.0
 
 
 def _rng(seed: int, *keys: str | int) -> np.random.Generator:
@@ -197,6 +232,27 @@ def draw_speakers(config: SyntheticCorpusConfig, language: str) -> dict[str, lis
     return {"train": train, "valid": train, "test": test}
 
 
+def draw_flite_speakers(config: SyntheticCorpusConfig) -> dict[str, list[Speaker]]:
+    """Flite speakers of each split (English): valid shares train's, test's use the held-out voices only."""
+    rng = _rng(config.seed, "flite-speakers")
+    held_out = [v for v in FLITE_VOICES if v in config.flite_held_out]
+    by_split = {}
+    for split, voices, count in (("train", [v for v in FLITE_VOICES if v not in held_out], config.flite_speakers),
+                                 ("test", held_out, config.flite_test_speakers)):
+        speakers: dict[str, Speaker] = {}
+        for attempt in range(100 * count):
+            if len(speakers) == count:
+                break
+            speaker = Speaker(
+                voice=voices[attempt % len(voices)], variant=None,
+                pitch=int(rng.integers(config.pitch[0], config.pitch[1] + 1)), pitch_range=50,
+                rate=int(rng.integers(config.rate[0], config.rate[1] + 1)), engine="flite",
+            )
+            speakers.setdefault(speaker.id, speaker)
+        by_split[split] = list(speakers.values())
+    return {"train": by_split["train"], "valid": by_split["train"], "test": by_split["test"]}
+
+
 def _estimated_seconds(words: Sequence[str], rate: int) -> float:
     syllables = sum(max(1, sum(c in "aeiouyàáâãäåèéêëìíîïòóôõöùúûüąęó" for c in w)) for w in words)
     return syllables * SECONDS_PER_SYLLABLE_AT_175_WPM * 175 / rate
@@ -213,10 +269,13 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
     """All utterances of one language, every split, drawn from (seed, language) only."""
     vocab = vocabulary(language, config.vocab_size, config.frequency_exponent)
     speakers = draw_speakers(config, language)
+    flite = draw_flite_speakers(config) if config.flite_share > 0 and language in FLITE_LANGUAGES else None
     used: set[tuple[str, ...]] = set()  # a sentence belongs to one split only
     specs: list[UtteranceSpec] = []
     for split in SPLITS:
         rng = _rng(config.seed, "utterances", language, split)
+        speeds = _rng(config.seed, "speed", language, split)  # its own stream: the rest of the plan stays put
+        engines = _rng(config.seed, "engine", language, split)  # so does the choice of Flite readers
         budget, spent, repeats = config.split_hours(split) * 3600, 0.0, 0
         while spent < budget:
             words = _sentence(config, vocab, rng)
@@ -227,17 +286,24 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
                                     f"for {config.hours} h; raise vocab_size or max_words.")
                 continue
             used.add(words)
-            count = min(config.readers_per_sentence, len(speakers[split]))
-            for k in rng.choice(len(speakers[split]), size=count, replace=False):
-                speaker = speakers[split][int(k)]
+            if flite is not None and engines.random() < config.flite_share:
+                pool = flite[split]
+                readers = engines.choice(len(pool), size=min(config.readers_per_sentence, len(pool)), replace=False)
+            else:
+                pool = speakers[split]
+                readers = rng.choice(len(pool), size=min(config.readers_per_sentence, len(pool)), replace=False)
+            for k in readers:
+                speaker = pool[int(k)]
                 jitter = rng.uniform(1 - config.rate_jitter, 1 + config.rate_jitter)
                 rate = int(np.clip(round(speaker.rate * jitter), 80, 450))
+                perturb, factor = speeds.random() < config.speed_probability, speeds.uniform(*config.speed)
+                speed = round(float(factor), 4) if perturb else 1.0
                 specs.append(UtteranceSpec(
                     id=f"{language}_{split}_{len(specs):06d}", language=language, split=split, speaker=speaker,
                     words=words, rate=rate, seed=int(rng.integers(2**31)),
-                    augment=bool(rng.random() < config.augment_probability),
+                    augment=bool(rng.random() < config.augment_probability), speed=speed,
                 ))
-                spent += _estimated_seconds(words, rate)
+                spent += _estimated_seconds(words, rate) / speed
     return specs
 
 
