@@ -22,6 +22,11 @@ those methods are unchanged through 0.7.4):
   ``benchmarks/reference/dac_distances.py`` checks both against DAC's own code.
 - **SI-SDR** in dB (higher is better; Le Roux et al. 2019): both signals made zero-mean,
   ``s_t = (<y, x> / <x, x>) x``, ``SI-SDR = 10 log10(|s_t|^2 / |y - s_t|^2)``, in float64.
+- **Level difference** in dB (0 is best): ``10 log10(mean y^2 / mean x^2)``, the decode's RMS level against the
+  reference's (negative: quieter).
+- **Lag** in ms (0 is best): the shift of ``y`` against ``x`` that maximises their cross-correlation, searched
+  within +-``MAX_LAG_MS`` (positive: ``y`` late). A decoder that reproduces the waveform only roughly still peaks
+  at its true delay; where it does not reproduce phase at all the peak is weak but still marks any delay.
 - **PESQ** wide-band (ITU-T P.862.2, ``pesq`` package) at 16 kHz (audio resampled with soxr if needed); 1.04 .. 4.64.
 - **STOI** (Taal et al. 2011, ``pystoi``, not the extended variant); 0 .. 1.
 - **ViSQOL** v3 speech mode at 16 kHz (MOS-LQO 1 .. 5), only when Google's ``visqol`` Python bindings are installed.
@@ -147,6 +152,31 @@ def si_sdr(reference: Tensor, estimate: Tensor, sample_rate: int | None = None) 
     return (10 * torch.log10(ratio)).float()
 
 
+MAX_LAG_MS = 50.0
+
+
+def level_difference(reference: Tensor, estimate: Tensor, sample_rate: int | None = None) -> Tensor:
+    """RMS level of the estimate against the reference in dB, ``[..., S], [..., S] -> [...]`` (broadcast)."""
+    del sample_rate
+    _batch_shape(reference, estimate)
+    eps = torch.finfo(torch.float64).tiny
+    power_x, power_y = reference.double().pow(2).mean(-1), estimate.double().pow(2).mean(-1)
+    return (10 * torch.log10((power_y + eps) / (power_x + eps))).float()
+
+
+def lag_ms(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:
+    """Delay of the estimate (ms, positive: late) at the cross-correlation peak, ``[..., S], [..., S] -> [...]``."""
+    _batch_shape(reference, estimate)
+    size = reference.shape[-1]
+    n = 1 << (2 * size - 1).bit_length()  # linear (not circular) correlation through one FFT
+    spectrum = torch.fft.rfft(estimate.double(), n) * torch.fft.rfft(reference.double(), n).conj()
+    correlation = torch.fft.irfft(spectrum, n)  # [..., n]: lag k at index k, lag -k at index n - k
+    reach = min(size - 1, int(MAX_LAG_MS * sample_rate / 1000))
+    lags = torch.cat([correlation[..., n - reach :], correlation[..., : reach + 1]], dim=-1)  # lags -reach..reach
+    best = lags.argmax(-1) - reach
+    return (best.double() * 1000 / sample_rate).float()
+
+
 def _numpy_at(audio: Tensor, sample_rate: int, target_rate: int) -> np.ndarray:
     return resample(audio.detach().float().cpu()[None], sample_rate, target_rate)[0].double().numpy()
 
@@ -227,7 +257,11 @@ def default_metrics() -> ReconstructionMetrics:
     if visqol_available():
         pairwise["visqol"] = Visqol()
     return ReconstructionMetrics(
-        {"mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr}, pairwise
+        {
+            "mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr,
+            "level_db": level_difference, "lag_ms": lag_ms,
+        },
+        pairwise,
     )
 
 

@@ -19,6 +19,9 @@ from hac_tokenizer.evaluation.reconstruction import (
     MIN_SAMPLES,
     ReconstructionMetrics,
     Visqol,
+    default_metrics,
+    lag_ms,
+    level_difference,
     magnitude,
     mel_filters,
     visqol_available,
@@ -164,3 +167,14 @@ def test_metric_set_scores_every_estimate_and_marks_failures():
     scores = metrics.score(x, torch.stack([2 * x, torch.zeros_like(x)]), RATE)
     assert scores[0]["si_sdr"] > 100 and scores[0]["custom"] == 1.0
     assert scores[1]["custom"] is None
+
+
+def test_level_difference_and_lag_find_a_known_gain_and_delay():
+    x = torch.randn(16000, generator=torch.Generator().manual_seed(0))
+    late = torch.cat([torch.zeros(80), x[:-80]])  # 5 ms late
+    early = torch.cat([x[16:], torch.zeros(16)])  # 1 ms early
+    estimates = torch.stack([0.5 * late, x, early])
+    assert lag_ms(x, estimates, 16000).tolist() == [5.0, 0.0, -1.0]
+    torch.testing.assert_close(level_difference(x, estimates)[:2], torch.tensor([-6.04, 0.0]), atol=0.01, rtol=0)  # late lost 80 samples
+    row = default_metrics().score(x, estimates[:1], 16000)[0]
+    assert row["lag_ms"] == 5.0 and abs(row["level_db"] + 6.02) < 0.05
