@@ -35,6 +35,14 @@ class ModelEntry:
     def directory(self) -> Path:
         return BUNDLED_DIR / self.name
 
+    @property
+    def published(self) -> bool:
+        """Whether weights exist for this name: bundled, or on the Hub with a known sha256."""
+        return self.bundled or self.sha256 is not None
+
+    def train_command(self) -> str:
+        return f"hac-train --config {self.recipe} (see training/README.md)" if self.recipe else ""
+
 
 def _zoo(name: str, paper_name: str) -> ModelEntry:
     return ModelEntry(
@@ -85,6 +93,13 @@ def resolve(
     entry = REGISTRY.get(name)
     if entry is not None and entry.bundled:
         return entry.directory, entry
+    if entry is not None and not entry.published:
+        # said at once: asking the Hub would only retry for half a minute, then fail on weights that do not exist
+        raise ModelNotFoundError(
+            f"no weights of {name!r} are published yet, so there is nothing to download. Train them: "
+            f"{entry.train_command()}, then load the exported directory; or, if you have them on the Hub, "
+            f"pass the repo id itself (from_pretrained({entry.repo_id!r}) or your own 'org/name')."
+        )
     if entry is None and (name.count("/") != 1 or path.suffix or name.startswith((".", "/"))):
         close = difflib.get_close_matches(name, REGISTRY, n=1)
         raise ModelNotFoundError(
@@ -108,11 +123,7 @@ def _download(
         RepositoryNotFoundError,
     )
 
-    how_to_train = (
-        f" To train it yourself: hac-train --config {entry.recipe} (see training/README.md)."
-        if entry is not None and entry.recipe
-        else ""
-    )
+    how_to_train = f" To train it yourself: {entry.train_command()}." if entry is not None and entry.recipe else ""
     try:
         files = [
             hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)

@@ -108,11 +108,16 @@ class HACTokenizer:
 
     @staticmethod
     def available_models() -> dict[str, str]:
-        """Registry names and what each is; the bundled default is marked ``[bundled default]``."""
-        return {
-            name: f"[bundled default] {e.description}" if name == hub.DEFAULT_MODEL else e.description
-            for name, e in hub.REGISTRY.items()
-        }
+        """Registry names and what each is; ``[bundled default]`` and ``[no weights yet]`` say which load."""
+
+        def mark(name: str, entry: hub.ModelEntry) -> str:
+            if name == hub.DEFAULT_MODEL:
+                return f"[bundled default] {entry.description}"
+            if not entry.published:
+                return f"[no weights yet: {entry.train_command()}] {entry.description}"
+            return entry.description
+
+        return {name: mark(name, e) for name, e in hub.REGISTRY.items()}
 
     def save_pretrained(self, directory: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
         """Write ``config.json`` + ``model.safetensors`` loadable by ``from_pretrained(directory)``."""

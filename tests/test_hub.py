@@ -77,11 +77,16 @@ def test_corrupt_cached_weights_are_refused(cache):
 
 
 @pytest.mark.parametrize("name", ["hac-14-l16", "hac-10-en", "dac-14-en"])
-def test_absent_zoo_weights_say_how_to_train_them(tmp_path, offline, name):
-    with pytest.raises(ModelNotFoundError) as info:
+def test_unpublished_zoo_weights_are_refused_at_once_saying_how_to_train_them(tmp_path, monkeypatch, name):
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the Hub must not be asked for weights that are not published")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_hub)
+    with pytest.raises(ModelNotFoundError, match="no weights of .* are published yet") as info:
         HACTokenizer.from_pretrained(name, cache_dir=tmp_path)
     message = str(info.value)
     assert f"hac-tokenizer/{name}" in message and f"hac-train --config training/configs/{name}.yaml" in message
+    assert HACTokenizer.available_models()[name].startswith("[no weights yet: hac-train --config")
 
 
 def test_every_recipe_named_by_the_registry_exists():
