@@ -33,7 +33,7 @@ from .metrics_log import MetricsLog
 from .runtime import Runtime, frozen
 from .state import capture_rng, load_state, restore_rng, save_state
 from .student import Student, StudentOutput
-from .teachers.base import build_teacher
+from .teachers.factory import build_teacher
 from .validation import validate
 
 

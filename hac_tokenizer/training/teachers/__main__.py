@@ -17,8 +17,8 @@ from torch import nn
 
 from ...errors import HACError
 from ...manifest import read_manifest
-from .base import build_teacher
 from .cache import precompute_teacher
+from .factory import build_teacher
 
 
 def main(argv: list[str] | None = None) -> int:
