@@ -200,7 +200,9 @@ class Trainer:
     def _evaluate(self, log: MetricsLog | None) -> None:
         if log is not None:
             loader = self._loader(self.config.data.valid_manifests, self.config.data.valid_split, augment=False)
-            metrics = validate(self, loader, self.config.eval_batches)
+            metrics = validate(
+                self.student, self.teacher_targets, self.mel_loss, self.runtime, loader, self.config.eval_batches
+            )
             log.write("eval", self.step, metrics)
         self.runtime.barrier()
 

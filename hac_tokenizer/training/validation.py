@@ -7,34 +7,45 @@ evaluates follows exactly the trajectory of one that does not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
-from typing import TYPE_CHECKING
 
 import torch
 
+from .data.batch import Batch
 from .data.loader import ClipLoader
+from .losses import MelLoss
+from .runtime import Runtime
 from .state import preserved_rng
-
-if TYPE_CHECKING:
-    from .trainer import Trainer
+from .student import Student
+from .teachers.base import TeacherTargets
 
 
 @torch.no_grad()
-def validate(trainer: Trainer, loader: ClipLoader, num_batches: int) -> dict[str, float]:
-    """Mean mel/commitment/KD losses over ``num_batches`` batches, and the fraction of each codebook used."""
-    student = trainer.student
+def validate(
+    student: Student,
+    teacher_targets: Callable[[Batch, int], dict[str, TeacherTargets]],
+    mel_loss: MelLoss,
+    runtime: Runtime,
+    loader: ClipLoader,
+    num_batches: int,
+) -> dict[str, float]:
+    """Mean mel/commitment/KD losses over ``num_batches`` batches, and the fraction of each codebook used.
+
+    ``teacher_targets(batch, num_frames)`` gives each distilled stream's targets (the trainer's teachers).
+    """
     config = student.model.config
     sums: dict[str, float] = {}
     used: dict[str, torch.Tensor] = {}
     student.eval()
     with preserved_rng():
         for batch in islice(iter(loader), num_batches):
-            audio = batch.audio.to(trainer.runtime.device)
-            targets = trainer.teacher_targets(batch, audio.shape[-1] // config.hop_length)
-            with trainer.runtime.autocast():
+            audio = batch.audio.to(runtime.device)
+            targets = teacher_targets(batch, audio.shape[-1] // config.hop_length)
+            with runtime.autocast():
                 out = student(audio, targets)
             values = {
-                "mel": trainer.mel_loss(out.hac.audio.float(), audio),
+                "mel": mel_loss(out.hac.audio.float(), audio),
                 "commitment": sum(q.commitment_loss for q in out.hac.quantized.values()),
                 **{f"kd_{s}": v for s, v in out.kd.items()},
             }
