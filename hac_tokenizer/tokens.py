@@ -12,7 +12,6 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,9 +19,6 @@ from torch import Tensor
 
 from .atomic import atomic_write
 from .errors import TokenError
-
-if TYPE_CHECKING:
-    from .lm import LMLayout
 
 PAD_ID = -1
 STREAMS = ("lexical", "phonetic", "acoustic")
@@ -83,10 +79,6 @@ class HACTokens:
 
     def to(self, device: torch.device | str) -> HACTokens:
         return self._map(lambda t: t.to(device))
-
-    def to_lm(self, layout: LMLayout) -> Tensor:
-        """LM input ids in ``layout`` (:mod:`hac_tokenizer.lm`); ``layout.decode(ids)`` inverts it."""
-        return layout.encode(self)
 
     def numpy(self) -> dict[str, np.ndarray]:
         """Present streams plus ``lengths`` and ``sample_lengths`` as int64 numpy arrays."""
