@@ -172,6 +172,22 @@ def test_help_has_no_rst_markup(command, capsys):
     assert "usage: hac-tokenizer" in out and "``" not in out
 
 
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [("hac_tokenizer.evaluation.cli", []), ("hac_tokenizer.training.cli", []),
+     ("hac_tokenizer.training.data.cli", []), ("hac_tokenizer.training.data.cli", ["synthetic"]),
+     ("hac_tokenizer.training.data.cli", ["align"])],
+)
+def test_other_commands_help_has_no_rst_markup(module, command, capsys):
+    import importlib
+
+    with pytest.raises(SystemExit) as exit_info:
+        importlib.import_module(module).main([*command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage:" in out and "``" not in out
+
+
 def test_unreadable_file_message_has_no_double_period(tiny_model_dir, tmp_path, capsys):
     (tmp_path / "bad.wav").write_bytes(b"RIFF not really a wav")
     assert _encode(tiny_model_dir, tmp_path / "bad.wav", "-o", tmp_path / "t") == 1

@@ -1,6 +1,6 @@
-"""``hac-eval``: measure a HAC checkpoint on a JSONL manifest with phone and word alignments.
+"""hac-eval: measure a HAC checkpoint on a JSONL manifest with phone and word alignments.
 
-Metric groups (``--metrics``, all by default):
+Metric groups (--metrics, all by default):
 
   pnmi            phone-normalised mutual information I(phone; token) / H(phone) over frames with a phone
                   label, for lexical, phonetic and each acoustic RVQ layer; per language and averaged.

@@ -1,4 +1,4 @@
-"""``hac-prepare-data``: write JSONL manifests for public corpora, or generate the synthetic aligned corpus.
+"""hac-prepare-data: write JSONL manifests for public corpora, or generate the synthetic aligned corpus.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     hac-prepare-data voxpopuli --root voxpopuli --language fr --alignments mfa/vp_fr --out data/vp_fr.jsonl
     hac-prepare-data recordings --root /usr/share/ktuberling/sounds --languages en fr de --out data/real.jsonl
     hac-prepare-data synthetic --out data/synth --hours 0.2 --seed 0 --workers 2
+    hac-prepare-data align --manifest data/real.jsonl --transcripts ktuberling --out data/real_aligned.jsonl
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...errors import HACError
-from ...manifest import write_manifest
+from ...manifest import read_manifest, write_manifest
 from .prepare import PreparedCorpus, prepare_librispeech, prepare_mls, prepare_recordings, prepare_voxpopuli
 from .render import generate_corpus
 from .synthetic import MLS_LANGUAGES, SyntheticCorpusConfig
@@ -54,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--languages", nargs="+", required=True, help="language folders to read, e.g. en fr de")
     rec.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
 
+    align = commands.add_parser("align", help="word and phone timings for English entries by PocketSphinx "
+                                "forced alignment (drops and counts entries it cannot align)")
+    align.add_argument("--manifest", type=Path, required=True, help="manifest to align (.jsonl)")
+    align.add_argument("--out", type=Path, required=True, help="aligned manifest to write (.jsonl)")
+    align.add_argument("--transcripts", help="what is said: a 'name: text' file (name = end of the audio path "
+                       "without suffix, e.g. digits/1), or 'ktuberling' (from KTuberling file names); "
+                       "default: each entry's text")
+    align.add_argument("--languages", nargs="+", default=["en"],
+                       help="languages to align (others pass through unaligned); only en has a model")
+    align.add_argument("--min-frame-score", type=float, default=None,
+                       help="drop alignments whose acoustic score per frame is lower (default -22)")
+
     synth = commands.add_parser("synthetic", help="eSpeak NG speech in the 8 MLS languages with exact timings")
     defaults = SyntheticCorpusConfig()
     synth.add_argument("--out", type=Path, required=True, help="directory for wavs/ and manifest.jsonl")
@@ -65,12 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="most frequent wordfreq words per language to draw from")
     synth.add_argument("--augment-probability", type=float, default=defaults.augment_probability,
                        help="share of utterances put through EQ/reverb/noise")
+    synth.add_argument("--speed-probability", type=float, default=defaults.speed_probability,
+                       help="share of utterances played faster or slower by a factor in {}-{}".format(*defaults.speed))
+    synth.add_argument("--flite-share", type=float, default=defaults.flite_share,
+                       help="share of English sentences read by CMU Flite voices (needs `apt-get install flite`)")
     return parser
 
 
 def _write(corpus: PreparedCorpus, out: Path) -> None:
     write_manifest(out, corpus.entries)
     print(f"{out}: {corpus.summary()}")
+
+
+def _align(args: argparse.Namespace) -> None:
+    from .align import DEFAULT_MIN_FRAME_SCORE, PocketsphinxAligner, align_entries, transcript_source
+
+    entries = read_manifest(args.manifest)
+    score = DEFAULT_MIN_FRAME_SCORE if args.min_frame_score is None else args.min_frame_score
+    report = align_entries(entries, transcript_source(args.transcripts), args.languages,
+                           PocketsphinxAligner(min_frame_score=score))
+    write_manifest(args.out, report.entries)
+    print(f"{args.out}: {report.summary()}")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -82,9 +110,12 @@ def run(args: argparse.Namespace) -> None:
         _write(prepare_voxpopuli(args.root, args.language, args.alignments, args.splits), args.out)
     elif args.command == "recordings":
         _write(prepare_recordings(args.root, args.languages), args.out)
+    elif args.command == "align":
+        _align(args)
     else:
         config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
-                                       vocab_size=args.vocab_size, augment_probability=args.augment_probability)
+                                       vocab_size=args.vocab_size, augment_probability=args.augment_probability,
+                                       speed_probability=args.speed_probability, flite_share=args.flite_share)
         summary = generate_corpus(config, args.out, workers=args.workers)
         hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())
         print(f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
