@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from hac_tokenizer import HACTokenizer
-from hac_tokenizer.voice import acoustic_mean, swap_acoustic
+from hac_tokenizer.voice import swap_acoustic
 
 HERE = Path(__file__).parent
 
@@ -51,7 +51,7 @@ def main() -> None:
     tok.decode(fine).save(args.out / "converted_fine_layers.wav")
 
     # Partial decoding: Z_Q summed over a subset of the streams.
-    voice = acoustic_mean(tok, reference)  # [1, D]
+    voice = tok.acoustic_mean(reference)  # [1, D]
     coarse = dataclasses.replace(source, acoustic=source.acoustic[:, :1])
     partial = {
         "content_only": tok.decode_streams(source, ("lexical", "phonetic")),

@@ -4,7 +4,9 @@
     Z_Qa = RVQacoust(Z)  or, with ``acoustic_input="residual"``,  RVQacoust(Z - Z_Qp - Z_Ql)
     x_hat = DEC(Z_Qa + Z_Qp + Z_Ql)
 
-``build_encoder`` / ``build_decoder`` map the config's kinds to their classes.
+``build_encoder`` / ``build_decoder`` map the config's kinds to their classes; the three streams are
+registered here (``lexical``, ``phonetic``, ``acoustic``: the checkpoint keys) and used through one
+:class:`~hac_tokenizer.quantization.SplitQuantizer`, ``model.quantizer``.
 
 ``HACTokenizer`` wraps it for users; the trainer calls ``forward`` for the straight-through path.
 """
@@ -16,31 +18,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .config import HACConfig, StreamConfig
+from .config import HACConfig
 from .nn.decoder import Decoder
 from .nn.encoder import Encoder
 from .nn.frame_codec import ISTFTDecoder, MelEncoder
 from .nn.layers import apply_mask
-from .nn.transformer import TransformerEncoder
-from .quantization import FactorizedVQ, ResidualVQ, VQOutput
-
-
-class TokenStream(nn.Module):
-    """A factored-out stream: optional TrfENC, then a single factorized VQ layer."""
-
-    def __init__(self, dim: int, config: StreamConfig) -> None:
-        super().__init__()
-        self.transformer = None if config.transformer is None else TransformerEncoder(dim, config.transformer)
-        self.vq = FactorizedVQ(dim, config.codebook_size, config.codebook_dim)
-
-    def features(self, z: Tensor, mask: Tensor | None) -> Tensor:  # [B, D, T] -> [B, D, T]
-        return z if self.transformer is None else self.transformer(z, mask)
-
-    def encode(self, z: Tensor, mask: Tensor | None) -> Tensor:  # [B, D, T] -> [B, T]
-        return self.vq.encode(self.features(z, mask))
-
-    def forward(self, z: Tensor, mask: Tensor | None) -> VQOutput:
-        return self.vq(self.features(z, mask))
+from .quantization import ResidualVQ, SplitQuantizer, TokenStream, VQOutput
 
 
 @dataclass
@@ -77,30 +60,34 @@ class HACModel(nn.Module):
         self.lexical = None if config.lexical is None else TokenStream(d, config.lexical)
         self.decoder = build_decoder(config)
 
+    @property
+    def quantizer(self) -> SplitQuantizer:
+        """The three streams behind one encode / embed / decode (a view: the modules stay registered here)."""
+        return SplitQuantizer(self.streams(), self.acoustic, residual=self.config.acoustic_input == "residual")
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.decoder.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Compute dtype of the convolutional and transformer parts (quantizers always run in fp32)."""
+        return next(self.decoder.parameters()).dtype
+
     def streams(self) -> dict[str, TokenStream]:
         """The factored-out streams this model has, by name."""
         return {name: s for name in ("lexical", "phonetic") if (s := getattr(self, name)) is not None}
 
     def quantizers(self) -> list[nn.Module]:
         """Modules that must stay in fp32 (nearest-code search) whatever the model dtype."""
-        return [self.acoustic, *(s.vq for s in self.streams().values())]
+        return self.quantizer.modules()
 
     def encode(self, audio: Tensor, frame_mask: Tensor | None, streams: tuple[str, ...]) -> dict[str, Tensor]:
         """``audio [B, 1, S]`` (S a multiple of the hop) -> codes per requested stream.
 
         ``frame_mask [B, 1, T]`` marks valid frames; the sample mask is derived from it.
         """
-        z = self.latent(audio, frame_mask)
-        residual = self.config.acoustic_input == "residual" and "acoustic" in streams
-        codes = {}
-        for name, stream in self.streams().items():
-            if name in streams or residual:
-                codes[name] = stream.encode(z, frame_mask)
-        if "acoustic" in streams:
-            if residual:
-                z = z - self.embed({name: codes[name] for name in self.streams()}).to(z.dtype)
-            codes["acoustic"] = self.acoustic.encode(z)
-        return {name: codes[name] for name in streams if name in codes}
+        return self.quantizer.encode(self.latent(audio, frame_mask), frame_mask, streams)
 
     def latent(self, audio: Tensor, frame_mask: Tensor | None) -> Tensor:
         """``audio [B, 1, S] -> Z [B, D, T]``, padding zeroed."""
@@ -108,24 +95,17 @@ class HACModel(nn.Module):
         return self.encoder(apply_mask(audio, sample_mask), sample_mask)
 
     def embed(self, codes: dict[str, Tensor]) -> Tensor:
-        """Codes -> ``Z_Q [B, D, T]``, the sum of each given stream's code embeddings (fp32)."""
-        parts = [self.acoustic.decode(codes["acoustic"])] if "acoustic" in codes else []
-        parts += [stream.vq.decode(codes[name]) for name, stream in self.streams().items() if name in codes]
-        return torch.stack(parts).sum(0)
+        """Codes of any subset of the streams -> ``Z_Q [B, D, T]`` (fp32); see :meth:`SplitQuantizer.embed`."""
+        return self.quantizer.embed(codes)
 
     def decode(self, z_q: Tensor, frame_mask: Tensor | None) -> Tensor:
         """``Z_Q [B, D, T] -> audio [B, 1, T * hop]``."""
-        dtype = next(self.decoder.parameters()).dtype
-        return self.decoder(z_q.to(dtype), frame_mask)
+        return self.decoder(z_q.to(self.dtype), frame_mask)
 
     def quantize(self, audio: Tensor, frame_mask: Tensor | None = None) -> tuple[Tensor, dict[str, VQOutput]]:
         """Training path up to the quantizers: ``audio [B, 1, S]`` -> ``Z [B, D, T]`` and each quantizer's output."""
         z = self.latent(audio, frame_mask)
-        quantized = {name: stream(z, frame_mask) for name, stream in self.streams().items()}
-        content = [q.quantized for q in quantized.values()]
-        acoustic_in = z - torch.stack(content).sum(0) if self.config.acoustic_input == "residual" and content else z
-        quantized["acoustic"] = self.acoustic(acoustic_in)
-        return z, quantized
+        return z, self.quantizer.quantize(z, frame_mask)
 
     def forward(self, audio: Tensor, frame_mask: Tensor | None = None) -> HACOutput:
         """Training path: ``audio [B, 1, S]`` -> reconstruction, latent and every quantizer's output."""

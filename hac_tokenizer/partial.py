@@ -2,7 +2,7 @@
 
 The decoder reads ``Z_Q = Z_Ql + Z_Qp + Z_Qa`` (paper, Fig. 1). Leaving a stream out drops its term;
 the acoustic term may instead be a constant vector, e.g. a speaker's mean acoustic embedding
-(:func:`hac_tokenizer.voice.acoustic_mean`), so the content is heard in an average voice without the
+(:meth:`HACTokenizer.acoustic_mean`), so the content is heard in an average voice without the
 frame-by-frame prosody. Keeping only the first M RVQ layers (slice ``tokens.acoustic[:, :M]``) shows
 how much each residual layer adds.
 """
@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from einops import rearrange
 from torch import Tensor
 
 from .errors import TokenError
+from .model import HACModel
 from .nn.layers import padding_mask
 from .token_checks import check_tokens
 from .tokens import HACAudio, HACTokens
-
-if TYPE_CHECKING:
-    from .tokenizer import HACTokenizer
 
 
 def _complete(tokens: HACTokens, layers: int) -> HACTokens:
@@ -60,19 +57,23 @@ def _acoustic_fill(fill: Tensor, batch: int, dim: int, device: torch.device) -> 
 
 
 def decode_streams(
-    tokenizer: HACTokenizer,
+    model: HACModel,
     tokens: HACTokens,
     streams: Sequence[str],
     acoustic: Tensor | None = None,
+    model_name: str | None = None,
 ) -> HACAudio:
     """Decode ``Z_Q`` summed over ``streams`` only (others contribute zero), plus ``acoustic [D] / [1, D] / [B, D]``.
 
     ``acoustic`` replaces the acoustic stream by a constant vector and so needs ``"acoustic"`` left out of
     ``streams``. Acoustic tokens with fewer RVQ layers than the model use just those layers. Items are
     decoded whole (no windowing): this is a listening tool for clips, not for hour-long files.
+    ``model_name`` names the model in errors (default ``model.config.name``).
     Returns ``HACAudio(waveform [B, S], lengths [B])`` like :meth:`HACTokenizer.decode`.
+
+    Runs the model without a lock: :meth:`HACTokenizer.decode_streams` is the thread-safe entry point.
     """
-    config = tokenizer.config
+    config = model.config
     streams = (streams,) if isinstance(streams, str) else tuple(streams)
     unknown = [s for s in streams if s not in config.streams]
     if unknown:
@@ -84,19 +85,19 @@ def decode_streams(
         raise TokenError("pass acoustic= only when the acoustic stream is left out (it replaces that stream).")
     if not streams and acoustic is None:
         raise TokenError("nothing to decode: name at least one stream or pass an acoustic vector.")
-    codes = check_tokens(_complete(tokens, config.acoustic_layers), config, tokenizer.name)
+    codes = check_tokens(_complete(tokens, config.acoustic_layers), config, model_name or config.name)
     layers = tokens.acoustic.shape[1] if tokens.acoustic is not None else config.acoustic_layers
-    codes = {name: c.to(tokenizer.device).clamp_min(0) for name, c in codes.items() if name in streams}
+    device = model.device
+    codes = {name: c.to(device).clamp_min(0) for name, c in codes.items() if name in streams}
     if "acoustic" in codes:
         codes["acoustic"] = codes["acoustic"][:, :layers]
-    lengths = tokens.lengths.to(tokenizer.device)
     frames = tokens.num_frames
-    mask = padding_mask(lengths, frames)
-    with tokenizer._lock, torch.inference_mode():  # the tokenizer's lock: one model call at a time
-        z_q = torch.zeros(tokens.batch_size, config.latent_dim, frames, device=tokenizer.device)
+    mask = padding_mask(tokens.lengths.to(device), frames)
+    with torch.inference_mode():
+        z_q = torch.zeros(tokens.batch_size, config.latent_dim, frames, device=device)
         if codes:
-            z_q = z_q + tokenizer.model.embed(codes)
+            z_q = z_q + model.quantizer.embed(codes)
         if acoustic is not None:
-            z_q = z_q + _acoustic_fill(acoustic, tokens.batch_size, config.latent_dim, tokenizer.device)
-        audio = tokenizer.model.decode(z_q, mask)[:, 0]  # [B, T * hop]
-    return HACAudio.from_padded(audio, tokens.sample_lengths.to(tokenizer.device), tokenizer.sample_rate)
+            z_q = z_q + _acoustic_fill(acoustic, tokens.batch_size, config.latent_dim, device)
+        audio = model.decode(z_q, mask)[:, 0]  # [B, T * hop]
+    return HACAudio.from_padded(audio, tokens.sample_lengths.to(device), config.sample_rate)

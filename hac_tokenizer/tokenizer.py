@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import torch
 from torch import Tensor
@@ -22,7 +24,7 @@ from .nn.layers import padding_mask
 from .partial import decode_streams
 from .token_checks import check_tokens
 from .tokens import PAD_ID, HACAudio, HACTokens
-from .voice import FrameFit, swap_acoustic
+from .voice import FrameFit, acoustic_mean, swap_acoustic
 from .windowing import (
     DEFAULT_DECODE_OVERLAP_SECONDS,
     DEFAULT_OVERLAP_SECONDS,
@@ -33,6 +35,20 @@ from .windowing import (
     open_reader,
     window_frames,
 )
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _locked(method: Callable[Concatenate[HACTokenizer, _P], _R]) -> Callable[Concatenate[HACTokenizer, _P], _R]:
+    """Run ``method`` holding the tokenizer's lock: the thread-safety promise of every public method using the model."""
+
+    @functools.wraps(method)
+    def locked(self: HACTokenizer, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 @contextmanager
@@ -71,14 +87,15 @@ class HACTokenizer:
     Precision: encode in float32 or float16; bfloat16 is for decoding only (``encode`` raises
     :class:`~hac_tokenizer.errors.PrecisionError`, see :meth:`to`).
 
-    One instance may be shared by threads: ``encode``/``decode`` hold a lock, so calls run one at a
-    time (the model itself already uses every core for one call).
+    One instance may be shared by threads: every public method that runs, casts, compiles or saves the
+    model holds one re-entrant lock for the whole call, so such calls run one at a time (the model itself
+    already uses every core for one call) and each sees one device and dtype throughout.
     """
 
     def __init__(self, model: HACModel, name: str | None = None) -> None:
         self.model = model.eval().requires_grad_(False)
         self.name = name or model.config.name
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: convert_voice, itself locked, calls encode and decode
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -119,6 +136,7 @@ class HACTokenizer:
 
         return {name: mark(name, e) for name, e in hub.REGISTRY.items()}
 
+    @_locked
     def save_pretrained(self, directory: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
         """Write ``config.json`` + ``model.safetensors`` loadable by ``from_pretrained(directory)``."""
         return save_checkpoint(self.model, directory, dtype)
@@ -142,16 +160,17 @@ class HACTokenizer:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.decoder.parameters()).device
+        return self.model.device
 
     @property
     def dtype(self) -> torch.dtype:
         """Compute dtype of the convolutional and transformer parts (quantizers always run in fp32)."""
-        return next(self.model.decoder.parameters()).dtype
+        return self.model.dtype
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
+    @_locked
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> HACTokenizer:
         """Move to ``device`` and/or cast to ``dtype`` (float16/bfloat16/float32); returns self.
 
@@ -175,6 +194,7 @@ class HACTokenizer:
             quantizer.float()
         return self
 
+    @_locked
     def compile(self, **options: object) -> HACTokenizer:
         """Opt in to ``torch.compile`` for the encoder, the transformers and the decoder; returns self.
 
@@ -189,6 +209,7 @@ class HACTokenizer:
         return self
 
     # -- encode ---------------------------------------------------------------------------------
+    @_locked
     def encode(
         self,
         audio: AudioLike,
@@ -229,7 +250,7 @@ class HACTokenizer:
         long_items = [] if windows is None else [i for i, n in enumerate(frame_lengths.tolist()) if n > windows[0]]
         whole_items = [i for i in range(len(items)) if i not in long_items]
         parts: list[tuple[list[int], dict[str, Tensor]]] = []
-        with self._lock, torch.inference_mode(), parametrize.cached():
+        with torch.inference_mode(), parametrize.cached():
             if whole_items:
                 whole = self._encode_whole([items[i] for i in whole_items], frame_lengths[whole_items], wanted)
                 parts.append((whole_items, whole))
@@ -242,6 +263,7 @@ class HACTokenizer:
             self._place(codes, rows, part, len(items), int(frame_lengths.max()))
         return self._tokens(codes, frame_lengths, sample_lengths)
 
+    @_locked
     def encode_file(
         self,
         path: str | os.PathLike,
@@ -259,7 +281,7 @@ class HACTokenizer:
         self._check_encode_precision()
         wanted = self._check_streams(streams)
         reader = FileReader(str(path), self.sample_rate)
-        with self._lock, torch.inference_mode(), parametrize.cached():
+        with torch.inference_mode(), parametrize.cached():
             windows = window_frames(window_seconds, overlap_seconds, self.frame_rate)
             part = encode_windowed(self.model, reader, wanted, *windows)
         codes: dict[str, Tensor] = {}
@@ -324,6 +346,7 @@ class HACTokenizer:
         return tuple(s for s in available if s in streams)
 
     # -- decode ---------------------------------------------------------------------------------
+    @_locked
     def decode(
         self,
         tokens: HACTokens,
@@ -345,7 +368,7 @@ class HACTokenizer:
         # Padding ids are replaced by code 0 for the lookup; masks and trimming keep them out of the audio.
         codes = {name: c.to(self.device).clamp_min(0) for name, c in codes.items()}
         audio = torch.zeros(tokens.batch_size, 1, num_frames * self.hop_length, device=self.device, dtype=self.dtype)
-        with self._lock, torch.inference_mode(), parametrize.cached():
+        with torch.inference_mode(), parametrize.cached():
             if whole_items:
                 lengths = frame_lengths[whole_items]
                 frames = int(lengths.max())
@@ -360,6 +383,7 @@ class HACTokenizer:
         return HACAudio.from_padded(audio[:, 0], tokens.sample_lengths.to(self.device), self.sample_rate)
 
     # -- voice conversion and partial decoding --------------------------------------------------
+    @_locked
     def convert_voice(
         self,
         source: AudioLike,
@@ -378,22 +402,32 @@ class HACTokenizer:
         Returns ``HACAudio(waveform [B, S], lengths [B])`` with the source's lengths. Encodes both
         arguments, so a bfloat16 tokenizer is refused (:class:`~hac_tokenizer.errors.PrecisionError`).
         """
-        self._check_encode_precision()  # before the argument naming below: the dtype is no argument's fault
+        # Locked as a whole (the lock is re-entrant): both encodes and the decode see one device and dtype.
         # With every layer swapped the source's RVQ is never read, so it is not computed.
         content_streams = [s for s in self.config.streams if s != "acoustic"] if layers is None else None
         voice_rate = sample_rate if reference_sample_rate is None else reference_sample_rate
+        self._check_encode_precision()  # before the argument naming below: the dtype is no argument's fault
         with _naming_argument("source"):
             content = self.encode(source, sample_rate, streams=content_streams or None)
         with _naming_argument("reference"):
             voice = self.encode(reference, voice_rate, streams=("acoustic",))
         return self.decode(swap_acoustic(content, voice, layers, fit))
 
+    @_locked
     def decode_streams(self, tokens: HACTokens, streams: Sequence[str], acoustic: Tensor | None = None) -> HACAudio:
-        """Decode from a subset of streams, e.g. ``("lexical", "phonetic")`` with ``acoustic=acoustic_mean(...)``.
+        """Decode from a subset of streams, e.g. ``("lexical", "phonetic")`` with ``acoustic=tok.acoustic_mean(ref)``.
 
         See :func:`hac_tokenizer.partial.decode_streams`; :meth:`decode` is the full-fidelity path.
         """
-        return decode_streams(self, tokens, streams, acoustic)
+        return decode_streams(self.model, tokens, streams, acoustic, model_name=self.name)
+
+    @_locked
+    def acoustic_mean(self, voice: HACTokens) -> Tensor:
+        """``[B, D]``: each item's acoustic embedding ``Z_Qa`` averaged over its valid frames.
+
+        A voice's stand-in for :meth:`decode_streams` (``acoustic=``); see :func:`hac_tokenizer.voice.acoustic_mean`.
+        """
+        return acoustic_mean(self.model, voice)
 
     def __repr__(self) -> str:
         c = self.config

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -34,10 +33,8 @@ from einops import rearrange, repeat
 from torch import Tensor
 
 from .errors import TokenError
+from .model import HACModel
 from .tokens import PAD_ID, HACTokens
-
-if TYPE_CHECKING:
-    from .tokenizer import HACTokenizer
 
 FrameFit = Callable[[int, int], Tensor]
 
@@ -143,17 +140,16 @@ def swap_acoustic(
     return dataclasses.replace(content, acoustic=acoustic)
 
 
-def acoustic_mean(tokenizer: HACTokenizer, voice: HACTokens) -> Tensor:
+def acoustic_mean(model: HACModel, voice: HACTokens) -> Tensor:
     """``[B, D]``: a speaker's acoustic embedding ``Z_Qa`` averaged over its valid frames.
 
     Passed as ``acoustic=`` to :meth:`HACTokenizer.decode_streams`, it stands in for the acoustic stream
     with one constant vector: what remains audible is what the content streams carry plus the reference's
-    average timbre, without its frame-by-frame prosody.
+    average timbre, without its frame-by-frame prosody. Runs the model without a lock:
+    :meth:`HACTokenizer.acoustic_mean` is the thread-safe entry point.
     """
     if voice.acoustic is None:
         raise TokenError("the voice tokens have no acoustic stream; encode the reference with streams including 'acoustic'.")
-    codes = voice.acoustic.to(tokenizer.device).clamp_min(0)  # PAD_ID rows are masked out below
     with torch.inference_mode():
-        z = tokenizer.model.acoustic.decode(codes)  # [B, D, T]
-    mask = rearrange(voice.mask.to(z.device), "b t -> b 1 t").to(z.dtype)
-    return (z * mask).sum(-1) / mask.sum(-1)
+        return model.quantizer.acoustic_mean(voice.acoustic.to(model.device), voice.mask)
+

@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 import torch
 
+import hac_tokenizer
 from hac_tokenizer import HACConfig
 from hac_tokenizer.config import tiny_config
 from hac_tokenizer.model import HACModel
@@ -42,3 +45,33 @@ def test_full_size_parameter_count():
     model = HACModel(HACConfig.preset("hac-14-l16"))
     count = sum(p.numel() for p in model.parameters())
     assert 140e6 < count < 160e6  # 148.1M: DAC-16k codec (~74M) + two 4-layer transformers + codebooks
+
+
+def test_state_dict_keys_are_those_of_the_bundled_checkpoint():
+    """The split quantizer is a view: the streams stay ``acoustic.*``/``phonetic.*``/``lexical.*`` under HACModel."""
+    from safetensors.torch import load_file
+
+    from hac_tokenizer.checkpoint import read_config
+
+    bundled = Path(hac_tokenizer.__file__).parent / "checkpoints" / "hac-mls8-small"
+    weights = load_file(str(bundled / "model.safetensors"))
+    model = HACModel(read_config(bundled / "config.json"))
+    assert sorted(model.state_dict()) == sorted(weights)
+    model.load_state_dict(weights, strict=True)
+    assert "quantizer" not in dict(model.named_children())
+
+
+def test_parameter_order_is_unchanged():
+    """Optimiser state is stored by parameter index: the modules keep their registration order."""
+    model = HACModel(tiny_config())
+    tops = list(dict.fromkeys(name.split(".")[0] for name, _ in model.named_parameters()))
+    assert tops == ["encoder", "acoustic", "phonetic", "lexical", "decoder"]
+
+
+def test_quantizer_is_a_view_over_the_registered_streams(model):
+    quantizer = model.quantizer
+    assert quantizer.acoustic is model.acoustic
+    assert quantizer.content == {"lexical": model.lexical, "phonetic": model.phonetic}
+    assert quantizer.streams == model.config.streams
+    assert model.quantizers() == quantizer.modules()
+    assert not quantizer.residual

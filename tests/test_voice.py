@@ -105,11 +105,18 @@ def test_convert_voice_is_decode_of_swapped_tokens(tiny_tokenizer):
 
 def test_acoustic_mean_averages_valid_frames_only(tiny_tokenizer):
     tokens = tiny_tokenizer.encode([chirp(3000), chirp(800, seed=1)])
-    mean = acoustic_mean(tiny_tokenizer, tokens)
+    mean = tiny_tokenizer.acoustic_mean(tokens)
     assert mean.shape == (2, tiny_tokenizer.config.latent_dim)
     for b, item in enumerate(tokens.unbatch()):
         z = tiny_tokenizer.model.acoustic.decode(item.acoustic)  # [1, D, T_b], no padding
         torch.testing.assert_close(mean[b], z[0].mean(-1))
+    assert torch.equal(acoustic_mean(tiny_tokenizer.model, tokens), mean)  # the model-level operation
+
+
+def test_acoustic_mean_needs_an_acoustic_stream(tiny_tokenizer):
+    tokens = tiny_tokenizer.encode(chirp(1500))
+    with pytest.raises(TokenError, match="no acoustic stream"):
+        tiny_tokenizer.acoustic_mean(dataclasses.replace(tokens, acoustic=None))
 
 
 def test_decode_streams_sums_only_the_kept_streams(tiny_tokenizer):
@@ -119,7 +126,7 @@ def test_decode_streams_sums_only_the_kept_streams(tiny_tokenizer):
 
     item = tokens[0]
     model = tiny_tokenizer.model
-    voice = acoustic_mean(tiny_tokenizer, tokens[1])
+    voice = tiny_tokenizer.acoustic_mean(tokens[1])
     content = tiny_tokenizer.decode_streams(item, ("lexical", "phonetic"), acoustic=voice)
     z = model.embed({"lexical": item.lexical, "phonetic": item.phonetic}) + voice[..., None]
     torch.testing.assert_close(content.waveform[0], model.decode(z, None)[0, 0, :2000])
@@ -128,6 +135,19 @@ def test_decode_streams_sums_only_the_kept_streams(tiny_tokenizer):
     z = model.acoustic.layers[0].decode(item.acoustic[:, 0])
     torch.testing.assert_close(coarse.waveform[0], model.decode(z, None)[0, 0, :2000])
     assert not torch.allclose(coarse.waveform, tiny_tokenizer.decode_streams(item, ("acoustic",)).waveform)
+
+
+def test_decode_streams_is_the_model_level_operation_under_the_lock(tiny_tokenizer):
+    """``partial.decode_streams`` takes the model (no tokenizer); the method adds only the lock and the name."""
+    from hac_tokenizer.partial import decode_streams
+
+    tokens = tiny_tokenizer.encode([chirp(1800), chirp(700, seed=2)])
+    for streams in (("lexical",), ("phonetic", "acoustic"), ("lexical", "phonetic", "acoustic")):
+        direct = decode_streams(tiny_tokenizer.model, tokens, streams)
+        torch.testing.assert_close(direct.waveform, tiny_tokenizer.decode_streams(tokens, streams).waveform, atol=0, rtol=0)
+    foreign = dataclasses.replace(tokens, vocab_sizes={**tokens.vocab_sizes, "lexical": 3})
+    with pytest.raises(TokenError, match=r"this model \(named-here\)"):
+        decode_streams(tiny_tokenizer.model, foreign, ("lexical",), model_name="named-here")
 
 
 def test_decode_streams_errors(tiny_tokenizer):
