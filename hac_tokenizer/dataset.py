@@ -31,17 +31,13 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .audio import list_audio_files, to_mono_items
-from .errors import HACError
+from .errors import DatasetError, HACError
 from .manifest import read_manifest
 from .tokenizer import HACTokenizer
 from .tokens import HACTokens
 
 PLAN_VERSION = 1
 log = logging.getLogger("hac_tokenizer")
-
-
-class DatasetError(HACError, ValueError):
-    """The corpus or the output directory cannot be used as given (says which and what to do)."""
 
 
 @dataclass(frozen=True)

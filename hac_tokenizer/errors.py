@@ -22,6 +22,14 @@ class TokenError(HACError, ValueError):
     """Tokens handed to ``decode`` do not fit the model: ids out of range, mismatched streams or shapes."""
 
 
+class StreamError(TokenError):
+    """A stream selection names a stream the model does not have, or none at all (choose from ``config.streams``)."""
+
+
+class WindowError(HACError, ValueError):
+    """``window_seconds`` / ``overlap_seconds`` cannot cut audio into windows (not positive, or no centre left)."""
+
+
 class ConfigError(HACError, ValueError):
     """A configuration is invalid, malformed, or of an unknown format version."""
 
@@ -51,3 +59,11 @@ class PrecisionError(HACError, TypeError):
 
     Not a fault of the audio: every item would fail the same way, so change the dtype, not the data.
     """
+
+
+class ManifestError(HACError, ValueError):
+    """A manifest line is malformed (names the file and line)."""
+
+
+class DatasetError(HACError, ValueError):
+    """The corpus or the output directory cannot be used as given (says which and what to do)."""

@@ -45,14 +45,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import torch
 from einops import rearrange
 from torch import Tensor
 
 from .config import HACConfig
-from .errors import TokenError
+from .errors import StreamError, TokenError
 from .tokens import PAD_ID, STREAMS, HACTokens
 
 DEFAULT_SPECIALS = ("pad", "bos", "eos")
@@ -81,8 +81,9 @@ class LMVocabulary:
 
     codebooks: tuple[Codebook, ...]
     specials: tuple[str, ...] = DEFAULT_SPECIALS
-    frame_rate: float = 50.0
-    sample_rate: int = 16000
+    _: KW_ONLY
+    frame_rate: float
+    sample_rate: int
     model: str | None = None
     model_vocab_sizes: dict[str, int] = field(default_factory=dict)
 
@@ -107,7 +108,7 @@ class LMVocabulary:
         streams = tuple(config.streams if streams is None else streams)
         unknown = [s for s in streams if s not in config.streams]
         if unknown or not streams:
-            raise TokenError(f"streams must be a non-empty subset of {config.streams}, got {streams}.")
+            raise StreamError(f"streams must be a non-empty subset of {config.streams}, got {streams}.")
         layers = config.acoustic_layers if acoustic_layers is None else acoustic_layers
         if not 1 <= layers <= config.acoustic_layers:
             raise TokenError(f"acoustic_layers must lie in [1, {config.acoustic_layers}], got {acoustic_layers}.")
@@ -117,7 +118,10 @@ class LMVocabulary:
         specials = (*DEFAULT_SPECIALS, *extra_specials)
         offsets = torch.tensor([0] + [sizes[n.split(".")[0]] for n in names]).cumsum(0) + len(specials)
         codebooks = tuple(Codebook(n, sizes[n.split(".")[0]], int(o)) for n, o in zip(names, offsets))
-        return cls(codebooks, specials, config.frame_rate, config.sample_rate, config.name, sizes)
+        return cls(
+            codebooks, specials, frame_rate=config.frame_rate, sample_rate=config.sample_rate, model=config.name,
+            model_vocab_sizes=sizes,
+        )
 
     # -- sizes ----------------------------------------------------------------------------------
     @property

@@ -20,11 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import HACError
-
-
-class ManifestError(HACError, ValueError):
-    """A manifest line is malformed (names the file and line)."""
+from .errors import ManifestError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
-from .errors import TokenError
+from .errors import StreamError, TokenError
 from .model import HACModel
 from .nn.layers import padding_mask
 from .token_checks import check_tokens
@@ -77,7 +77,7 @@ def decode_streams(
     streams = (streams,) if isinstance(streams, str) else tuple(streams)
     unknown = [s for s in streams if s not in config.streams]
     if unknown:
-        raise TokenError(f"streams must be a subset of {config.streams}, got {streams}.")
+        raise StreamError(f"streams must be a subset of {config.streams}, got {streams}.")
     absent = [s for s in streams if getattr(tokens, s, None) is None]
     if absent:
         raise TokenError(f"the tokens lack the {absent} stream(s) asked for; encode them or leave them out of streams.")

@@ -18,7 +18,7 @@ from . import hub
 from .audio import AudioLike, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
-from .errors import AudioInputError, DeviceError, HACError, PrecisionError
+from .errors import DeviceError, HACError, PrecisionError, StreamError
 from .model import HACModel
 from .nn.layers import padding_mask
 from .partial import decode_streams
@@ -223,8 +223,8 @@ class HACTokenizer:
         Args:
             audio: ``[S]``, ``[B, S]`` or ``[B, C, S]`` tensor/array (float, or integer PCM), a list of
                 ``[S]``/``[C, S]`` items of different lengths, or file path(s). Channels are averaged;
-                audio is resampled to 16 kHz with soxr.
-            sample_rate: rate of array input in Hz (default: the model's, 16000). Files carry their own.
+                audio is resampled to the model's ``sample_rate`` (16 kHz in the model zoo) with soxr.
+            sample_rate: rate of array input in Hz (default: the model's). Files carry their own.
             streams: subset of ``("lexical", "phonetic", "acoustic")`` to compute; others are None and
                 their work is skipped (no RVQ for content-only streams, never the decoder).
             window_seconds: items longer than this are encoded in overlapping windows of this length
@@ -236,10 +236,12 @@ class HACTokenizer:
 
         Returns:
             ``HACTokens`` with ``lexical``/``phonetic [B, T]``, ``acoustic [B, N, T]``, ``lengths [B]``
-            (``T_b = ceil(S_b / 320)`` at 16 kHz), padding set to ``PAD_ID``.
+            (``T_b = ceil(S_b / hop_length)``, ``S_b`` at the model's rate), padding set to ``PAD_ID``.
 
         Raises:
             PrecisionError: the tokenizer is in bfloat16 (decode-only; encode in float16 or float32).
+            StreamError: ``streams`` names a stream the model does not have, or none.
+            WindowError: ``window_seconds`` / ``overlap_seconds`` cannot cut the audio into windows.
         """
         self._check_encode_precision()
         wanted = self._check_streams(streams)
@@ -275,7 +277,7 @@ class HACTokenizer:
 
         Memory stays flat in the file's length: only one batch of windows of audio is ever loaded
         (``encode(path)`` loads the whole file first). A file of at most one window gives exactly the
-        tokens of ``encode(path)`` when it is at 16 kHz; other rates are resampled per window.
+        tokens of ``encode(path)`` when it is at the model's rate; other rates are resampled per window.
         Like :meth:`encode`, refuses a bfloat16 tokenizer (:class:`~hac_tokenizer.errors.PrecisionError`).
         """
         self._check_encode_precision()
@@ -342,7 +344,7 @@ class HACTokenizer:
             streams = (streams,)
         unknown = [s for s in streams if s not in available]
         if unknown or not streams:
-            raise AudioInputError(f"streams must be a non-empty subset of {available}, got {tuple(streams)}.")
+            raise StreamError(f"streams must be a non-empty subset of {available}, got {tuple(streams)}.")
         return tuple(s for s in available if s in streams)
 
     # -- decode ---------------------------------------------------------------------------------

@@ -44,8 +44,8 @@ class HACTokens:
     acoustic: Tensor | None
     lengths: Tensor
     sample_lengths: Tensor
-    sample_rate: int = 16000
-    frame_rate: float = 50.0
+    sample_rate: int
+    frame_rate: float
     model: str | None = None
     vocab_sizes: dict[str, int] = field(default_factory=dict)
 

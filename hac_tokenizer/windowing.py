@@ -9,7 +9,7 @@ than the 2.5 s the default 5 s overlap gives, but influence from that far is wea
 100% agreement (benchmarks/README.md). A model with global attention sees the whole window, and its
 windowed tokens match exactly only below one window.
 
-Sizes are in frames (50 Hz at 16 kHz). Windows of one item all have the same length, so they are
+Sizes are in frames of the model (``HACConfig.frame_rate``). Windows of one item all have the same length, so they are
 batched without padding masks; memory depends on ``window`` and ``batch_size``, never on the input length.
 """
 
@@ -30,7 +30,7 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
-from .errors import AudioFileError, AudioInputError
+from .errors import AudioFileError, WindowError
 from .model import HACModel
 
 DEFAULT_WINDOW_SECONDS = 30.0
@@ -56,15 +56,15 @@ class Window:
 def window_frames(window_seconds: float, overlap_seconds: float, frame_rate: float) -> tuple[int, int]:
     """Seconds -> ``(window, overlap)`` in frames; the overlap is rounded to an even number of frames."""
     if not isinstance(window_seconds, numbers.Real) or not window_seconds > 0 or not math.isfinite(window_seconds):
-        raise AudioInputError(f"window_seconds must be a positive number, got {window_seconds!r}.")
+        raise WindowError(f"window_seconds must be a positive number, got {window_seconds!r}.")
     if not isinstance(overlap_seconds, numbers.Real) or not 0 <= overlap_seconds < window_seconds:
-        raise AudioInputError(
+        raise WindowError(
             f"overlap_seconds must lie in [0, window_seconds={window_seconds}), got {overlap_seconds!r}."
         )
     window = max(1, round(window_seconds * frame_rate))
     overlap = 2 * round(overlap_seconds * frame_rate / 2)
     if overlap >= window:
-        raise AudioInputError(
+        raise WindowError(
             f"a {window_seconds} s window is {window} frames; an overlap of {overlap} frames leaves no centre. "
             "Lower overlap_seconds."
         )

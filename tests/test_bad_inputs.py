@@ -23,19 +23,22 @@ from signals import chirp
 from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.audio import save_audio
 from hac_tokenizer.cli import main
-from hac_tokenizer.dataset import DatasetError, tokenize_dataset
 from hac_tokenizer.dataset import Settings as DatasetSettings
+from hac_tokenizer.dataset import tokenize_dataset
 from hac_tokenizer.errors import (
     AudioFileError,
     AudioInputError,
     CheckpointError,
     ChecksumError,
+    DatasetError,
     DeviceError,
     HACError,
+    ManifestError,
     ModelNotFoundError,
+    StreamError,
     TokenError,
+    WindowError,
 )
-from hac_tokenizer.manifest import ManifestError
 
 X = chirp(4000)  # a valid 0.25 s clip at 16 kHz; each row breaks one thing about it
 
@@ -96,14 +99,14 @@ ENCODE_ROWS = [
     pytest.param(dict(audio=X, sample_rate=float("nan")), AudioInputError, "whole number", id="rate-nan"),
     pytest.param(dict(audio=X, sample_rate="16000"), AudioInputError, "must be a number", id="rate-string"),
     pytest.param(dict(audio=X, sample_rate=True), AudioInputError, "must be a number", id="rate-bool"),
-    pytest.param(dict(audio=X, streams=("lexical", "prosody")), AudioInputError, "streams must be", id="unknown-stream"),
-    pytest.param(dict(audio=X, streams=()), AudioInputError, "non-empty subset", id="no-stream"),
-    pytest.param(dict(audio=X, window_seconds=0), AudioInputError, "window_seconds must be a positive", id="window-zero"),
-    pytest.param(dict(audio=X, window_seconds=float("nan")), AudioInputError, "window_seconds must be", id="window-nan"),
-    pytest.param(dict(audio=X, window_seconds="30"), AudioInputError, "window_seconds must be", id="window-string"),
-    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=1.0), AudioInputError, "overlap_seconds must lie", id="overlap-whole-window"),
-    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=-0.1), AudioInputError, "overlap_seconds must lie", id="overlap-negative"),
-    pytest.param(dict(audio=X, window_seconds=0.05, overlap_seconds=0.04), AudioInputError, "leaves no centre", id="overlap-no-centre"),
+    pytest.param(dict(audio=X, streams=("lexical", "prosody")), StreamError, "streams must be", id="unknown-stream"),
+    pytest.param(dict(audio=X, streams=()), StreamError, "non-empty subset", id="no-stream"),
+    pytest.param(dict(audio=X, window_seconds=0), WindowError, "window_seconds must be a positive", id="window-zero"),
+    pytest.param(dict(audio=X, window_seconds=float("nan")), WindowError, "window_seconds must be", id="window-nan"),
+    pytest.param(dict(audio=X, window_seconds="30"), WindowError, "window_seconds must be", id="window-string"),
+    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=1.0), WindowError, "overlap_seconds must lie", id="overlap-whole-window"),
+    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=-0.1), WindowError, "overlap_seconds must lie", id="overlap-negative"),
+    pytest.param(dict(audio=X, window_seconds=0.05, overlap_seconds=0.04), WindowError, "leaves no centre", id="overlap-no-centre"),
 ]
 
 
@@ -512,6 +515,27 @@ def test_values_beyond_one_are_clipped_with_a_warning(tiny_tokenizer):
 def test_every_error_is_a_hac_error_and_a_builtin():
     assert issubclass(AudioInputError, (HACError, ValueError)) and issubclass(AudioFileError, (HACError, OSError))
     assert issubclass(TokenError, ValueError) and issubclass(CheckpointError, HACError)
+    assert issubclass(StreamError, TokenError) and issubclass(WindowError, (HACError, ValueError))
+    assert not issubclass(StreamError, AudioInputError) and not issubclass(WindowError, AudioInputError)
+
+
+def test_error_classes_live_in_errors_modules():
+    """Every error class is defined in its package's errors.py (core, evaluation, training), nowhere else."""
+    import ast
+
+    import hac_tokenizer
+
+    package = Path(hac_tokenizer.__file__).parent
+    stray = [
+        f"{path.relative_to(package)}:{node.lineno} {node.name}"
+        for path in package.rglob("*.py") if path.name != "errors.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Error")
+    ]
+    assert not stray
+    assert sorted(p.relative_to(package).as_posix() for p in package.rglob("errors.py")) == [
+        "errors.py", "evaluation/errors.py", "training/errors.py"
+    ]
 
 
 def test_matrix_has_at_least_30_rows():

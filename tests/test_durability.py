@@ -95,7 +95,8 @@ WRITER = textwrap.dedent(
         frames = 2000 + version % 7
         ids = torch.full((3, frames), version % 1000)
         HACTokens(lexical=ids, phonetic=ids, acoustic=ids[:, None].repeat(1, 4, 1),
-                  lengths=torch.full((3,), frames), sample_lengths=torch.full((3,), frames * 320)).save(path)
+                  lengths=torch.full((3,), frames), sample_lengths=torch.full((3,), frames * 320),
+                  sample_rate=16000, frame_rate=50.0).save(path)
         print(version, flush=True)
     """
 )

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from hac_tokenizer.manifest import Interval, ManifestEntry, ManifestError, frame_labels, read_manifest, write_manifest
+from hac_tokenizer.errors import ManifestError
+from hac_tokenizer.manifest import Interval, ManifestEntry, frame_labels, read_manifest, write_manifest
 
 
 def entry(audio: Path) -> ManifestEntry:

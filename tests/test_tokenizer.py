@@ -4,7 +4,7 @@ import torch
 from signals import chirp
 
 from hac_tokenizer import PAD_ID, HACTokenizer
-from hac_tokenizer.errors import AudioInputError, PrecisionError, TokenError
+from hac_tokenizer.errors import PrecisionError, StreamError, TokenError
 
 STREAMS = ("lexical", "phonetic", "acoustic")
 LENGTHS = (5000, 320, 1, 16000, 641)
@@ -120,7 +120,7 @@ def test_decode_rejects_out_of_range_ids(tiny_tokenizer):
 
 
 def test_unknown_stream_is_refused(tiny_tokenizer):
-    with pytest.raises(AudioInputError, match="subset"):
+    with pytest.raises(StreamError, match="subset"):
         tiny_tokenizer.encode(chirp(320), streams=("semantic",))
 
 

@@ -9,7 +9,7 @@ import soxr
 import torch
 from signals import chirp
 
-from hac_tokenizer.errors import AudioInputError
+from hac_tokenizer.errors import WindowError
 from hac_tokenizer.windowing import (
     FileReader,
     TensorReader,
@@ -41,9 +41,9 @@ def test_kept_parts_tile_the_input_with_context(num_frames: int, window: int, ov
 
 def test_window_sizes_are_validated() -> None:
     assert window_frames(30.0, 5.0, 50.0) == (1500, 250)
-    with pytest.raises(AudioInputError, match="overlap_seconds"):
+    with pytest.raises(WindowError, match="overlap_seconds"):
         window_frames(2.0, 2.0, 50.0)
-    with pytest.raises(AudioInputError, match="window_seconds"):
+    with pytest.raises(WindowError, match="window_seconds"):
         window_frames(0.0, 0.0, 50.0)
 
 

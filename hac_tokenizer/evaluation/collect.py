@@ -130,5 +130,5 @@ def collect(
 
 
 def acoustic_layers(codes: np.ndarray) -> dict[str, np.ndarray]:
-    """``[N, T]`` acoustic codes -> ``{"acoustic.1": [T], ...}`` (layers numbered from 1, as in the paper)."""
-    return {f"acoustic.{n + 1}": layer for n, layer in enumerate(codes)}
+    """``[N, T]`` acoustic codes -> ``{"acoustic.0": [T], ...}``: layers from 0, coarsest first (as in ``lm``)."""
+    return {f"acoustic.{n}": layer for n, layer in enumerate(codes)}

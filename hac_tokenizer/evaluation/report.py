@@ -73,7 +73,7 @@ def plot_word_f1(words: Mapping, path: Path) -> None:
 
 
 def plot_pnmi_languages(pnmi: Mapping, path: Path) -> None:
-    streams = [n for n in pnmi if n in ("lexical", "phonetic", "acoustic.1")]
+    streams = [n for n in pnmi if n in ("lexical", "phonetic", "acoustic.0")]
     languages = sorted(next(iter(pnmi.values()))["per_language"])
     fig = _figure(max(5.0, 0.8 * len(languages) + 2))
     ax = fig.add_subplot()

@@ -1,8 +1,8 @@
 """Run every metric group on a manifest: the engine behind ``hac-eval``.
 
 Streams are named ``lexical``, ``phonetic``, ``acoustic`` (all RVQ layers together: ABX, probes) and
-``acoustic.1`` .. ``acoustic.N`` (one RVQ layer: PNMI, word detection, codebook usage). Every metric
-reads valid frames only; frames are at the model's frame rate (50 Hz) and a frame's phone/word is the
+``acoustic.0`` .. ``acoustic.{N-1}`` (one RVQ layer: PNMI, word detection, codebook usage). Every metric
+reads valid frames only; frames are at the model's frame rate and a frame's phone/word is the
 interval holding its centre. A metric group that the data cannot support (no word alignments, a single
 speaker, ...) is reported as ``{"skipped": reason}`` instead of failing the whole run.
 """
@@ -49,7 +49,7 @@ class EvalOptions:
 
 
 def frame_streams(utterance: Utterance) -> dict[str, np.ndarray]:
-    """``[T]`` codes per single-token stream: lexical, phonetic, acoustic.1 .. acoustic.N."""
+    """``[T]`` codes per single-token stream: lexical, phonetic, acoustic.0 .. acoustic.{N-1}."""
     codes = {name: c for name, c in utterance.codes.items() if name != "acoustic"}
     if "acoustic" in utterance.codes:
         codes.update(acoustic_layers(utterance.codes["acoustic"]))

@@ -21,12 +21,8 @@ import torch
 from einops import rearrange
 from torch import Tensor
 
-from ..errors import HACError
 from ..quantization import FactorizedVQ
-
-
-class CodebookError(HACError, ValueError):
-    """Codes handed to a :class:`CodebookMonitor` do not match the codebook it watches."""
+from .errors import CodebookError
 
 
 class CodebookMonitor:

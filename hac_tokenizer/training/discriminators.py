@@ -150,7 +150,7 @@ class MultiDiscriminator(DiscriminatorEnsemble):
 
     def __init__(
         self,
-        sample_rate: int = 16000,
+        sample_rate: int,
         periods: Sequence[int] = PERIODS,
         stft_windows: Sequence[int] = STFT_WINDOWS,
         period_channels: Sequence[int] = (32, 128, 512, 1024, 1024),

@@ -22,11 +22,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from ..errors import HACError
-
-
-class DistillationError(HACError, ValueError):
-    """Student and teacher tensors handed to the KD loss do not line up (shape, frames, feature size)."""
+from .errors import DistillationError
 
 
 def masked_column_cosine(student: Tensor, teacher: Tensor, mask: Tensor, eps: float = 1e-8) -> Tensor:

@@ -21,16 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import HACError
 from ..nn.dsp import mel_filterbank, mel_spectrogram
 from .discriminators import DiscriminatorOutput
+from .errors import LossConfigError
 
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
-
-
-class LossConfigError(HACError, ValueError):
-    """A loss was configured with settings it cannot use (unknown kind, mismatched lists)."""
 
 
 class MelLoss(nn.Module):
@@ -38,7 +34,7 @@ class MelLoss(nn.Module):
 
     def __init__(
         self,
-        sample_rate: int = 16000,
+        sample_rate: int,
         window_lengths: Sequence[int] = MEL_WINDOWS,
         n_mels: Sequence[int] = MEL_BANDS,
         clamp_eps: float = 1e-5,

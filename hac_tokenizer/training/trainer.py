@@ -44,10 +44,14 @@ class Trainer:
         self.run_dir = Path(config.run_dir)
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         device = runtime.device
-        self.teachers = {stream: build_teacher(spec) for stream, spec in config.teachers.items()}
+        model_config = config.model_config()
+        self.teachers = {
+            stream: build_teacher(spec, sample_rate=model_config.sample_rate, hop_length=model_config.hop_length)
+            for stream, spec in config.teachers.items()
+        }
         for teacher in self.teachers.values():
             _to_device(teacher, device)
-        model = HACModel(config.model_config())
+        model = HACModel(model_config)
         self.student = Student(model, {s: t.dim for s, t in self.teachers.items()}).to(device)
         d = config.discriminator
         self.discriminator = MultiDiscriminator(

@@ -23,7 +23,7 @@ def test_single_code_has_perplexity_one():
 def test_nominal_bitrate_of_hac14_is_4900():
     config = HACConfig.preset("hac-14-l16")
     usages = {"lexical": codebook_usage(np.arange(16384), 16384), "phonetic": codebook_usage(np.arange(16384), 16384)}
-    usages.update({f"acoustic.{n}": codebook_usage(np.arange(1024), 1024) for n in range(1, 8)})
+    usages.update({f"acoustic.{n}": codebook_usage(np.arange(1024), 1024) for n in range(7)})
     rate = bitrate(usages, config.frame_rate)
     assert rate.nominal_bps == pytest.approx(config.bitrate) == pytest.approx(4900)
     assert rate.entropy_bps == pytest.approx(50 * (14 + 14 + 7 * math.log2(1024)))

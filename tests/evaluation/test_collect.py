@@ -1,6 +1,8 @@
+import numpy as np
 import torch
 
-from hac_tokenizer.evaluation.collect import token_features
+from hac_tokenizer.evaluation.collect import acoustic_layers, token_features
+from hac_tokenizer.lm import LMVocabulary
 
 
 def test_decode_from_all_streams_equals_decode(tiny_tokenizer):
@@ -31,3 +33,12 @@ def test_token_features_are_unit_codebook_vectors(tiny_tokenizer):
     assert features["phonetic"].shape == (2, 5, config.phonetic.codebook_dim)
     assert features["acoustic"].shape == (2, 5, config.acoustic_layers * config.acoustic_codebook_dim)
     assert torch.allclose(features["lexical"].norm(dim=-1), torch.ones(2, 5), atol=1e-5)
+
+
+def test_acoustic_layers_are_numbered_from_zero_as_in_the_lm_layout(tiny_tokenizer):
+    codes = np.array([[1, 2, 3], [4, 5, 6]])  # [N, T]: layer 0 (coarsest), layer 1
+    layers = acoustic_layers(codes)
+    assert list(layers) == ["acoustic.0", "acoustic.1"]
+    assert layers["acoustic.0"].tolist() == [1, 2, 3] and layers["acoustic.1"].tolist() == [4, 5, 6]
+    lm_names = [c.name for c in LMVocabulary.from_config(tiny_tokenizer.config).codebooks if c.stream == "acoustic"]
+    assert list(acoustic_layers(np.zeros((tiny_tokenizer.config.acoustic_layers, 1)))) == lm_names

@@ -12,7 +12,7 @@ def metrics(**groups):
 
 PNMI = {
     s: {"all": v, "per_language": {"en": v, "fr": v / 2}, "language_mean": 0.75 * v}
-    for s, v in (("lexical", 0.3), ("phonetic", 0.6), ("acoustic.1", 0.1))
+    for s, v in (("lexical", 0.3), ("phonetic", 0.6), ("acoustic.0", 0.1))
 }
 
 

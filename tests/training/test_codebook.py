@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from hac_tokenizer.quantization import FactorizedVQ
-from hac_tokenizer.training.codebook import CodebookError, CodebookMonitor, replace_dead_codes
+from hac_tokenizer.training.codebook import CodebookMonitor, replace_dead_codes
+from hac_tokenizer.training.errors import CodebookError
 
 
 def test_uniform_codes_use_the_whole_codebook():

@@ -16,7 +16,6 @@ from hac_tokenizer.manifest import ManifestEntry, read_manifest, write_manifest
 from hac_tokenizer.training.data.align import (
     ARPABET_TO_IPA,
     EXTRA_PRONUNCIATIONS,
-    AlignmentError,
     PocketsphinxAligner,
     align_entries,
     arpabet_to_ipa,
@@ -28,6 +27,7 @@ from hac_tokenizer.training.data.align import (
     transcript_source,
 )
 from hac_tokenizer.training.data.cli import main
+from hac_tokenizer.training.errors import AlignmentError
 
 needs_pocketsphinx = pytest.mark.skipif(importlib.util.find_spec("pocketsphinx") is None,
                                         reason="pocketsphinx not installed (it is in the [train] extra)")
@@ -125,7 +125,8 @@ def espeak_speech():
     """eSpeak NG sentences with exact word boundaries, 0.3 s of silence either side, at 16 kHz."""
     soxr = pytest.importorskip("soxr")
     try:
-        from hac_tokenizer.training.data.espeak import EspeakError, EspeakSynthesizer, VoiceSettings
+        from hac_tokenizer.training.data.espeak import EspeakSynthesizer, VoiceSettings
+        from hac_tokenizer.training.errors import EspeakError
         synthesizer = EspeakSynthesizer()
     except (ImportError, EspeakError) as err:
         pytest.skip(f"eSpeak NG unavailable: {err}")
@@ -206,6 +207,7 @@ def test_unalignable_entries_are_dropped_and_counted(tmp_path, espeak_speech, ca
     assert report.aligned == 2 and report.passed_through == ["french"]
     assert report.dropped == {"no path": ["wrong"], "not in dictionary": ["oov"], "no speech": ["beep"],
                               "number": ["number"], "no transcript": ["notext"], "unreadable audio": ["missing"]}
+    assert report.failed == ["missing"]  # the one drop that makes hac-prepare-data align exit 1
     good, seven, french = report.entries
     assert good.text == " ".join(words) and [w.label for w in good.words] == words
     assert seven.text == "seven" and [p.label for p in seven.phones] == ["s", "ɛ", "v", "ə", "n"]

@@ -9,15 +9,14 @@ from hac_tokenizer.training.data.espeak import (
     EVENT_END,
     EVENT_PHONEME,
     EVENT_WORD,
-    EspeakError,
     EspeakEvent,
     EspeakSynthesizer,
     VoiceSettings,
-    WordMismatchError,
     align_events,
     list_variants,
     word_starts,
 )
+from hac_tokenizer.training.errors import EspeakError, WordMismatchError
 
 
 @pytest.fixture(scope="module")

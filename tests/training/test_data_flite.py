@@ -21,10 +21,10 @@ from hac_tokenizer.training.data.flite import (
     STRESSED_IPA,
     UNSTRESSED_IPA,
     FliteSynthesizer,
-    FliteWordMismatchError,
     flite_available,
 )
 from hac_tokenizer.training.data.synthetic import SyntheticCorpusConfig, plan_corpus
+from hac_tokenizer.training.errors import FliteWordMismatchError
 
 CONFIG = SyntheticCorpusConfig(hours=0.3, seed=7, languages=("en", "pl"), speakers_per_language=6,
                                test_speakers_per_language=3, max_words=10, flite_share=0.3)

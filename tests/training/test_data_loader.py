@@ -11,10 +11,11 @@ import torch
 from corpus_fixtures import tiny_entries, write_audio_array
 
 from hac_tokenizer.manifest import Interval
-from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.loader import ClipLoader, read_segment, slice_intervals
+from hac_tokenizer.training.errors import DataError
 
 HOP, RATE = 320, 16000
+GRID = {"sample_rate": RATE, "hop_length": HOP}  # the model's, as the trainer passes them
 DURATIONS = [0.3, 0.45, 0.6, 0.8, 1.0, 1.25, 1.5, 1.9, 2.2, 2.6, 0.5, 1.7]
 
 
@@ -40,7 +41,7 @@ def test_slice_intervals_clips_and_shifts():
 
 
 def test_clips_are_frame_aligned_crops_with_their_alignments(entries):
-    loader = ClipLoader(entries, batch_size=3, clip_seconds=1.0, seed=1)
+    loader = ClipLoader(entries, batch_size=3, clip_seconds=1.0, seed=1, **GRID)
     by_id = {e.id: e for e in entries}
     clip = RATE // HOP * HOP
     for batch in take(loader, 2 * len(loader)):
@@ -63,13 +64,13 @@ def test_clips_are_frame_aligned_crops_with_their_alignments(entries):
 
 
 def test_long_utterances_are_cropped_at_varied_offsets(entries):
-    loader = ClipLoader(entries, batch_size=2, clip_seconds=0.4, seed=0)
+    loader = ClipLoader(entries, batch_size=2, clip_seconds=0.4, seed=0, **GRID)
     offsets = {o for batch in take(loader, 3 * len(loader)) for o in batch.frame_offsets}
     assert len(offsets) > 5 and max(offsets) <= (2.6 * RATE - 0.4 * RATE) // HOP
 
 
 def test_length_bucketing_trims_padding(entries):
-    loader = ClipLoader(entries, batch_size=2, clip_seconds=3.0, seed=0)
+    loader = ClipLoader(entries, batch_size=2, clip_seconds=3.0, seed=0, **GRID)
     lengths = {e.id: round(e.duration * RATE) for e in entries}
     for batch in take(loader, len(loader)):
         longest = max(lengths[i] for i in batch.ids)
@@ -79,23 +80,23 @@ def test_length_bucketing_trims_padding(entries):
 
 
 def test_deterministic_reshuffled_per_epoch_and_seed(entries):
-    a, b = (take(ClipLoader(entries, 4, clip_seconds=0.5, seed=3), 6) for _ in range(2))
+    a, b = (take(ClipLoader(entries, 4, clip_seconds=0.5, seed=3, **GRID), 6) for _ in range(2))
     assert all(same(x, y) for x, y in zip(a, b))
-    per_epoch = len(ClipLoader(entries, 4, clip_seconds=0.5))
+    per_epoch = len(ClipLoader(entries, 4, clip_seconds=0.5, **GRID))
     assert [x.ids for x in a[:per_epoch]] != [x.ids for x in a[per_epoch:2 * per_epoch]]
-    other = take(ClipLoader(entries, 4, clip_seconds=0.5, seed=4), 3)
+    other = take(ClipLoader(entries, 4, clip_seconds=0.5, seed=4, **GRID), 3)
     assert [x.ids for x in other] != [x.ids for x in a[:3]]
 
 
 def test_resume_mid_epoch_continues_exactly(entries):
-    reference = ClipLoader(entries, batch_size=2, clip_seconds=0.5, seed=5)
+    reference = ClipLoader(entries, batch_size=2, clip_seconds=0.5, seed=5, **GRID)
     stream = iter(reference)
     before = [next(stream) for _ in range(4)]
     state = reference.state_dict()
     after = [next(stream) for _ in range(len(reference))]  # crosses into the next epoch
     assert state == {"epoch": 0, "position": 4} and before
 
-    resumed = ClipLoader(entries, batch_size=2, clip_seconds=0.5, seed=5)
+    resumed = ClipLoader(entries, batch_size=2, clip_seconds=0.5, seed=5, **GRID)
     resumed.load_state_dict(state)
     assert all(same(x, y) for x, y in zip(after, take(resumed, len(after))))
     assert resumed.state_dict() == reference.state_dict() == {"epoch": 1, "position": 4}
@@ -104,25 +105,25 @@ def test_resume_mid_epoch_continues_exactly(entries):
 
 
 def test_worker_count_does_not_change_batches(entries):
-    inline = take(ClipLoader(entries, batch_size=3, clip_seconds=0.5, seed=2, augment=True), 5)
-    workers = take(ClipLoader(entries, batch_size=3, clip_seconds=0.5, seed=2, augment=True, num_workers=2), 5)
+    inline = take(ClipLoader(entries, batch_size=3, clip_seconds=0.5, seed=2, augment=True, **GRID), 5)
+    workers = take(ClipLoader(entries, batch_size=3, clip_seconds=0.5, seed=2, augment=True, num_workers=2, **GRID), 5)
     assert all(same(x, y) for x, y in zip(inline, workers))
 
 
 def test_ddp_ranks_get_disjoint_equal_shards(entries):
-    ranks = [ClipLoader(entries, batch_size=2, clip_seconds=0.5, seed=9, rank=r, world_size=2) for r in range(2)]
+    ranks = [ClipLoader(entries, 2, clip_seconds=0.5, seed=9, rank=r, world_size=2, **GRID) for r in range(2)]
     assert len(ranks[0]) == len(ranks[1]) == len(entries) // 2 // 2
     ids = [[i for batch in take(loader, len(loader)) for i in batch.ids] for loader in ranks]
     assert not set(ids[0]) & set(ids[1]) and len(set(ids[0]) | set(ids[1])) == len(ids[0]) + len(ids[1])
     with pytest.raises(DataError, match="rank"):
-        ClipLoader(entries, batch_size=2, rank=2, world_size=2)
+        ClipLoader(entries, batch_size=2, rank=2, world_size=2, **GRID)
     with pytest.raises(DataError, match="cannot fill"):
-        ClipLoader(entries[:3], batch_size=2, world_size=2)
+        ClipLoader(entries[:3], batch_size=2, world_size=2, **GRID)
 
 
 def test_augmentation_is_seeded_and_leaves_padding_silent(entries):
-    plain = take(ClipLoader(entries, batch_size=4, clip_seconds=3.0, seed=1), 2)
-    noisy = take(ClipLoader(entries, batch_size=4, clip_seconds=3.0, seed=1, augment=True), 2)
+    plain = take(ClipLoader(entries, batch_size=4, clip_seconds=3.0, seed=1, **GRID), 2)
+    noisy = take(ClipLoader(entries, batch_size=4, clip_seconds=3.0, seed=1, augment=True, **GRID), 2)
     assert [b.ids for b in plain] == [b.ids for b in noisy]
     assert not torch.equal(plain[0].audio, noisy[0].audio)
     for p, n in zip(plain, noisy):

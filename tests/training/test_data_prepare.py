@@ -9,8 +9,8 @@ from corpus_fixtures import write_alignment, write_audio
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
-from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.prepare import mls_language, prepare_librispeech, prepare_mls, prepare_voxpopuli
+from hac_tokenizer.training.errors import DataError
 
 
 def librispeech_tree(root: Path, alignments: Path) -> None:
@@ -88,8 +88,26 @@ def test_cli_writes_a_readable_manifest(tmp_path, capsys):
     assert "3 utterances" in capsys.readouterr().out
     entries = read_manifest(out, split="dev-clean")
     assert len(entries) == 1 and entries[0].audio.is_file() and entries[0].words[0].label == "hello"
-    assert main(["mls", "--root", str(tmp_path / "nothing"), "--out", str(out)]) == 1
+    assert main(["mls", "--root", str(tmp_path / "nothing"), "--out", str(out)]) == 2  # an input error, as hac-train's
     assert "cannot tell the language" in capsys.readouterr().err
+
+
+def test_cli_exits_1_listing_items_whose_audio_is_missing_or_unreadable(tmp_path, capsys):
+    root = tmp_path / "LibriSpeech"
+    librispeech_tree(root, tmp_path / "mfa")
+    (root / "train-clean-100" / "103" / "1240" / "103-1240-0001.flac").unlink()
+    (root / "dev-clean" / "84" / "121123" / "84-121123-0000.flac").write_bytes(b"fLaC but cut short")
+    out = tmp_path / "ls.jsonl"
+    assert main(["librispeech", "--root", str(root), "--alignments", str(tmp_path / "mfa"), "--out", str(out)]) == 1
+    printed = capsys.readouterr()
+    assert "1 utterances" in printed.out and "1 without audio, 1 unreadable, 1 without a TextGrid" in printed.out
+    assert "2 items failed" in printed.err
+    assert "103-1240-0001" in printed.err and "84-121123-0000" in printed.err
+    assert "103-1240-0002" not in printed.err  # no TextGrid: MFA's verdict, counted but not a failure
+    assert [e.id for e in read_manifest(out)] == ["103-1240-0000"]  # the rest is written
+    with pytest.raises(SystemExit) as usage:
+        main(["librispeech", "--out", str(out)])  # --root missing: argparse's usage error
+    assert usage.value.code == 2
 
 
 def test_recordings_one_folder_per_language(tmp_path, capsys):
@@ -106,5 +124,5 @@ def test_recordings_one_folder_per_language(tmp_path, capsys):
     onion = entries["sounds-en-pizzeria_onion"]
     assert (onion.language, onion.speaker, onion.text, onion.split) == ("en", "sounds-en", "pizzeria onion", "test")
     assert onion.sample_rate == 44100 and onion.duration == pytest.approx(0.8, abs=1e-3) and not onion.words
-    assert main(["recordings", "--root", str(root), "--languages", "de", "--out", str(out)]) == 1
+    assert main(["recordings", "--root", str(root), "--languages", "de", "--out", str(out)]) == 2
     assert "one folder per language" in capsys.readouterr().err

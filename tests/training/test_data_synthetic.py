@@ -12,7 +12,6 @@ import soundfile as sf
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
-from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.espeak import EspeakSynthesizer, VoiceSettings, list_variants
 from hac_tokenizer.training.data.render import render_utterance
 from hac_tokenizer.training.data.synthetic import (
@@ -25,6 +24,7 @@ from hac_tokenizer.training.data.synthetic import (
     plan_corpus,
     vocabulary,
 )
+from hac_tokenizer.training.errors import DataError
 
 CONFIG = SyntheticCorpusConfig(hours=0.3, seed=7, languages=("en", "pl", "pt"), speakers_per_language=6,
                                test_speakers_per_language=3, max_words=10)

@@ -6,8 +6,8 @@ import pytest
 from corpus_fixtures import long_textgrid
 
 from hac_tokenizer.manifest import Interval
-from hac_tokenizer.training.data.errors import DataError
 from hac_tokenizer.training.data.textgrid import parse_textgrid, read_alignment, read_textgrid
+from hac_tokenizer.training.errors import DataError
 
 WORDS = [(0, 0.3, ""), (0.3, 0.62, "hello"), (0.62, 0.7, "sp"), (0.7, 1.1, "wörld"), (1.1, 1.25, "")]
 PHONES = [(0, 0.3, "sil"), (0.3, 0.4, "h"), (0.4, 0.5, "ə"), (0.5, 0.62, "l"), (0.62, 0.7, ""), (0.7, 1.1, "w"),

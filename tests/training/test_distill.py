@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from hac_tokenizer.training.distill import DistillationError, Distiller, d_axis_kd_loss, masked_column_cosine
+from hac_tokenizer.training.distill import Distiller, d_axis_kd_loss, masked_column_cosine
+from hac_tokenizer.training.errors import DistillationError
 
 
 def _identity_distiller(dim: int) -> Distiller:

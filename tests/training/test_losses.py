@@ -12,10 +12,10 @@ from hac_tokenizer.nn import dsp
 from hac_tokenizer.nn.dsp import mel_filterbank
 from hac_tokenizer.training import discriminators, losses
 from hac_tokenizer.training.discriminators import DiscriminatorOutput
+from hac_tokenizer.training.errors import LossConfigError
 from hac_tokenizer.training.losses import (
     MEL_BANDS,
     MEL_WINDOWS,
-    LossConfigError,
     MelLoss,
     discriminator_loss,
     feature_matching_loss,
@@ -60,7 +60,7 @@ def test_mel_loss_of_a_tenfold_gain_is_one_per_scale(mel_loss, noise):
 
 def test_mel_loss_rejects_mismatched_settings():
     with pytest.raises(LossConfigError):
-        MelLoss(window_lengths=(32, 64), n_mels=(5,))
+        MelLoss(16000, window_lengths=(32, 64), n_mels=(5,))
 
 
 def test_mel_loss_is_the_evaluation_mel_distance(mel_loss, noise):

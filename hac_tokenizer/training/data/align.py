@@ -54,7 +54,7 @@ import numpy as np
 from ...audio import load_audio, resample
 from ...errors import HACError
 from ...manifest import Interval, ManifestEntry
-from .errors import DataError
+from ..errors import AlignmentError, DataError
 
 SAMPLE_RATE = 16000  # the en-us acoustic model's rate
 FRAME_RATE = 100  # PocketSphinx's default -frate: 10 ms frames
@@ -98,14 +98,6 @@ KTUBERLING_SPELLING = {
 }
 
 DEFAULT_MIN_FRAME_SCORE = -22.0
-
-
-class AlignmentError(DataError):
-    """One entry could not be aligned; ``reason`` is the short key it is counted under."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def _pocketsphinx():
@@ -335,6 +327,11 @@ class AlignmentReport:
 
     def drop(self, reason: str, entry_id: str) -> None:
         self.dropped.setdefault(reason, []).append(entry_id)
+
+    @property
+    def failed(self) -> list[str]:
+        """Entries whose audio could not be read; the other drops are the aligner's verdicts on good input."""
+        return self.dropped.get("unreadable audio", [])
 
     def summary(self) -> str:
         aligned = [e for e in self.entries if e.phones]

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 EPS = 1e-10
 SPEED_OF_SOUND = 343.0  # m/s, as pyroomacoustics assumes

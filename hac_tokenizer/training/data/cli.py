@@ -8,6 +8,11 @@ Examples::
     hac-prepare-data recordings --root /usr/share/ktuberling/sounds --languages en fr de --out data/real.jsonl
     hac-prepare-data synthetic --out data/synth --hours 0.2 --seed 0 --workers 2
     hac-prepare-data align --manifest data/real.jsonl --transcripts ktuberling --out data/real_aligned.jsonl
+
+Exit status: 0 when every item was written; 1 when some items failed (their audio is missing or unreadable:
+they are listed on stderr, the manifest holds the rest); 2 on a usage or input error.
+Items left out by design (no TextGrid from MFA, an alignment that does not fit, a sentence the synthesiser
+misread) are counted in the summary and do not count as failures.
 """
 
 from __future__ import annotations
@@ -85,12 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write(corpus: PreparedCorpus, out: Path) -> None:
+def _exit_status(failed: Sequence[str]) -> int:
+    """1 with the failed ids on stderr when there are any, else 0."""
+    if not failed:
+        return 0
+    print(f"hac-prepare-data: {len(failed)} items failed (audio missing or unreadable); the manifest holds the rest:",
+          file=sys.stderr)
+    for item_id in failed:
+        print(f"  {item_id}", file=sys.stderr)
+    return 1
+
+
+def _write(corpus: PreparedCorpus, out: Path) -> int:
     write_manifest(out, corpus.entries)
     print(f"{out}: {corpus.summary()}")
+    return _exit_status(corpus.failed)
 
 
-def _align(args: argparse.Namespace) -> None:
+def _align(args: argparse.Namespace) -> int:
     from .align import DEFAULT_MIN_FRAME_SCORE, PocketsphinxAligner, align_entries, transcript_source
 
     entries = read_manifest(args.manifest)
@@ -99,37 +116,38 @@ def _align(args: argparse.Namespace) -> None:
                            PocketsphinxAligner(min_frame_score=score))
     write_manifest(args.out, report.entries)
     print(f"{args.out}: {report.summary()}")
+    return _exit_status(report.failed)
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int:
+    """Do the command; returns the exit status (0, or 1 when some items failed)."""
     if args.command == "librispeech":
-        _write(prepare_librispeech(args.root, args.alignments, args.subsets), args.out)
-    elif args.command == "mls":
-        _write(prepare_mls(args.root, args.alignments, args.language, args.splits), args.out)
-    elif args.command == "voxpopuli":
-        _write(prepare_voxpopuli(args.root, args.language, args.alignments, args.splits), args.out)
-    elif args.command == "recordings":
-        _write(prepare_recordings(args.root, args.languages), args.out)
-    elif args.command == "align":
-        _align(args)
-    else:
-        config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
-                                       vocab_size=args.vocab_size, augment_probability=args.augment_probability,
-                                       speed_probability=args.speed_probability, flite_share=args.flite_share)
-        summary = generate_corpus(config, args.out, workers=args.workers)
-        hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())
-        print(f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
-              f"{summary.seconds:.1f} s, {summary.realtime_factor:.0f}x real time")
+        return _write(prepare_librispeech(args.root, args.alignments, args.subsets), args.out)
+    if args.command == "mls":
+        return _write(prepare_mls(args.root, args.alignments, args.language, args.splits), args.out)
+    if args.command == "voxpopuli":
+        return _write(prepare_voxpopuli(args.root, args.language, args.alignments, args.splits), args.out)
+    if args.command == "recordings":
+        return _write(prepare_recordings(args.root, args.languages), args.out)
+    if args.command == "align":
+        return _align(args)
+    config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
+                                   vocab_size=args.vocab_size, augment_probability=args.augment_probability,
+                                   speed_probability=args.speed_probability, flite_share=args.flite_share)
+    summary = generate_corpus(config, args.out, workers=args.workers)
+    hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())
+    print(f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
+          f"{summary.seconds:.1f} s, {summary.realtime_factor:.0f}x real time")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        run(args)
+        return run(args)
     except HACError as err:
         print(f"hac-prepare-data: error: {err}", file=sys.stderr)
-        return 1
-    return 0
+        return 2
 
 
 if __name__ == "__main__":

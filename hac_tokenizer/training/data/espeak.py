@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import HACError
 from ...manifest import Interval
+from ..errors import EspeakError, WordMismatchError
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 INITIALIZE_PHONEME_EVENTS = 0x0001
@@ -49,10 +49,6 @@ EVENT_LIST_TERMINATED, EVENT_WORD, EVENT_END, EVENT_PHONEME = 0, 1, 5, 7  # espe
 PARAM_RATE, PARAM_PITCH, PARAM_RANGE = 1, 3, 4
 WORD_SEPARATOR = " \u2060"
 STRESS_MARKS = str.maketrans("", "", "ˈˌ")  # stress is prosody, not phone identity
-
-
-class EspeakError(HACError, RuntimeError):
-    """libespeak-ng could not be loaded, initialised, or asked to speak (names the call)."""
 
 
 class _Union(ctypes.Union):
@@ -105,10 +101,6 @@ class EspeakEvent:
     text_position: int  # 1-based character index into the text
     sample: int
     phone: str
-
-
-class WordMismatchError(EspeakError):
-    """eSpeak's WORD events do not map one-to-one onto the text's words (e.g. it expanded or merged them)."""
 
 
 def default_paths() -> tuple[Path, Path]:

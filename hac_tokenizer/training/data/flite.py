@@ -29,7 +29,8 @@ from types import MappingProxyType
 import numpy as np
 
 from ...manifest import Interval
-from .espeak import EspeakError, Synthesis, VoiceSettings, WordMismatchError
+from ..errors import FliteError, FliteWordMismatchError
+from .espeak import Synthesis, VoiceSettings
 
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 BASE_RATE = 175  # words per minute that leave Flite's durations as they are
@@ -43,14 +44,6 @@ ARPABET_TO_IPA: Mapping[str, str] = MappingProxyType({
 # as eSpeak writes them: a stressed "er" is the long vowel of "bird", an unstressed "iy" the "y" of "happy"
 STRESSED_IPA: Mapping[str, str] = MappingProxyType({"er": "ɜː"})
 UNSTRESSED_IPA: Mapping[str, str] = MappingProxyType({"iy": "i"})
-
-
-class FliteError(EspeakError):
-    """libflite or one of its voices is missing or failed (names what to install)."""
-
-
-class FliteWordMismatchError(WordMismatchError):
-    """Flite read the text as a different number of words (it expanded an abbreviation or a letter sequence)."""
 
 
 class _Wave(ctypes.Structure):

@@ -27,9 +27,9 @@ from torch.utils.data import DataLoader, Dataset
 from ...audio import load_audio, resample
 from ...errors import AudioFileError
 from ...manifest import Interval, ManifestEntry
+from ..errors import DataError
 from .augment import Channel
 from .batch import Batch
-from .errors import DataError
 
 BUCKET_POOL = 32  # batches per sorting pool: larger pools bucket more tightly but shuffle less
 
@@ -152,14 +152,15 @@ class EpochPlan:
 class ClipLoader:
     """Endless, resumable, DDP-sharded iterator of :class:`Batch` clips cut from manifest entries.
 
-    Clips are ``clip_seconds`` long (rounded down to whole frames of ``hop_length`` samples), start on a
-    frame boundary (``Batch.frame_offsets``, in frames) and carry the words and phones inside them, with
-    times relative to the clip start. Utterances shorter than a clip are zero-padded at the end.
+    Clips are ``clip_seconds`` long at the model's ``sample_rate`` (rounded down to whole frames of its
+    ``hop_length`` samples), start on a frame boundary (``Batch.frame_offsets``, in frames) and carry the words
+    and phones inside them, with times relative to the clip start. Utterances shorter than a clip are zero-padded
+    at the end.
     Each rank (``rank`` of ``world_size``) gets disjoint batches, the same number per epoch.
     """
 
-    def __init__(self, entries: list[ManifestEntry], batch_size: int, clip_seconds: float = 3.8,
-                 sample_rate: int = 16000, hop_length: int = 320, seed: int = 0, num_workers: int = 0,
+    def __init__(self, entries: list[ManifestEntry], batch_size: int, *, sample_rate: int, hop_length: int,
+                 clip_seconds: float = 3.8, seed: int = 0, num_workers: int = 0,
                  rank: int = 0, world_size: int = 1, augment: bool = False) -> None:
         if not 0 <= rank < world_size:
             raise DataError(f"rank {rank} must be in [0, world_size={world_size}).")

@@ -37,7 +37,7 @@ import soundfile as sf
 
 from ...audio import list_audio_files
 from ...manifest import ManifestEntry
-from .errors import DataError
+from ..errors import DataError
 from .textgrid import read_alignment
 
 MLS_LANGUAGE_CODES = {
@@ -64,12 +64,18 @@ class PreparedCorpus:
 
     entries: list[ManifestEntry] = field(default_factory=list)
     missing_audio: list[str] = field(default_factory=list)
+    unreadable_audio: list[str] = field(default_factory=list)
     missing_alignment: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        """Ids the corpus lists whose audio is missing or unreadable (no TextGrid is MFA's verdict, not a failure)."""
+        return self.missing_audio + self.unreadable_audio
 
     def summary(self) -> str:
         hours = sum(e.duration for e in self.entries) / 3600
         return (f"{len(self.entries)} utterances ({hours:.2f} h); left out: {len(self.missing_audio)} without audio, "
-                f"{len(self.missing_alignment)} without a TextGrid")
+                f"{len(self.unreadable_audio)} unreadable, {len(self.missing_alignment)} without a TextGrid")
 
 
 def index_textgrids(alignments: str | os.PathLike) -> dict[str, Path]:
@@ -95,7 +101,11 @@ def build_manifest(utterances: Iterable[Utterance], language: str,
                 corpus.missing_alignment.append(utt.id)
                 continue
             words, phones = read_alignment(textgrids[utt.id])
-        info = sf.info(str(utt.audio))
+        try:
+            info = sf.info(str(utt.audio))
+        except RuntimeError:  # soundfile's LibsndfileError: a corrupt or truncated file is one failed utterance
+            corpus.unreadable_audio.append(utt.id)
+            continue
         corpus.entries.append(ManifestEntry(
             id=utt.id, audio=utt.audio.resolve(), duration=info.frames / info.samplerate, language=language,
             speaker=utt.speaker, sample_rate=info.samplerate, text=utt.text, split=utt.split,
@@ -193,9 +203,10 @@ def prepare_recordings(root: str | os.PathLike, languages: Iterable[str]) -> Pre
     corpus = PreparedCorpus()
     for language in languages:
         part = build_manifest(recording_utterances(root, language), language)
-        if not part.entries:
+        if not part.entries and not part.failed:
             raise DataError(f"no audio files under {Path(root) / language}.")
         corpus.entries += part.entries
+        corpus.unreadable_audio += part.unreadable_audio
     return corpus
 
 

@@ -15,9 +15,9 @@ import soxr
 from tqdm import tqdm
 
 from ...manifest import Interval, ManifestEntry, write_manifest
+from ..errors import DataError, WordMismatchError
 from .augment import Channel, Level
-from .errors import DataError
-from .espeak import EspeakSynthesizer, WordMismatchError
+from .espeak import EspeakSynthesizer
 from .flite import FliteSynthesizer, flite_available
 from .synthetic import SPLITS, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
 

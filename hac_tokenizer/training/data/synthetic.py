@@ -44,7 +44,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 from .espeak import VoiceSettings
 from .flite import FLITE_VOICES
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...manifest import Interval
-from .errors import DataError
+from ..errors import DataError
 
 SILENCE_LABELS = frozenset({"", "sil", "sp", "<eps>", "<sil>"})
 

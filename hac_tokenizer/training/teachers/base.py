@@ -1,12 +1,12 @@
 """The one interface every KD teacher has, and the helpers teachers share.
 
-A teacher turns a training :class:`Batch` into frame-level targets at the model's frame rate (50 Hz): ``features
-[B, T, D']`` plus ``mask [B, T]`` marking the frames that have a target (a word-level teacher has none in the
-silence between words). The :class:`~hac_tokenizer.training.distill.Distiller` consumes both.
+A teacher turns a training :class:`Batch` into frame-level targets at the model's frame rate (``HACConfig.frame_rate``):
+``features [B, T, D']`` plus ``mask [B, T]`` marking the frames that have a target (a word-level teacher has none
+in the silence between words). The :class:`~hac_tokenizer.training.distill.Distiller` consumes both.
 
 Teachers that hold a network are ``nn.Module``s (frozen, in eval mode): move them with ``.to(device)``; they read
-``batch.audio`` (16 kHz) on their own device and return targets there. ``factory.build_teacher`` maps a config
-dict to a teacher.
+``batch.audio`` (at the model's sample rate) on their own device and return targets there.
+``factory.build_teacher`` maps a config dict and the model's sample rate and hop to a teacher.
 """
 
 from __future__ import annotations
@@ -18,15 +18,8 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import Tensor
 
-from ...errors import HACError
 from ...manifest import Interval, frame_labels
 from ..data.batch import Batch
-
-FRAME_RATE = 50.0  # HAC frames per second: 16 kHz / hop 320
-
-
-class TeacherError(HACError, ValueError):
-    """A teacher cannot be built or cannot produce targets (bad spec, missing model or package, no alignment)."""
 
 
 @dataclass
@@ -47,9 +40,9 @@ def broadcast_intervals(
     vectors: Callable[[str], Tensor | None],
     num_frames: int,
     dim: int,
-    frame_rate: float = FRAME_RATE,
+    frame_rate: float,
 ) -> TeacherTargets:
-    """Each interval's vector copied onto the frames whose centre it covers.
+    """Each interval's vector copied onto the frames (``frame_rate`` per second) whose centre it covers.
 
     ``intervals`` holds one sequence per batch item (times relative to the clip); ``vectors(label)`` gives the
     ``[D']`` vector of a label, or None for a label without one (silence markers, unknown phones), whose frames

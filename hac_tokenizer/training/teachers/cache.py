@@ -3,9 +3,11 @@
 Running HuBERT or LaBSE at every step costs more than the student on a CPU; the targets of an utterance never
 change, so :func:`precompute_teacher` runs the teacher on each whole utterance once and writes
 ``<directory>/<id>.safetensors`` (``features [T, D']`` in fp16, ``mask [T]``) plus ``teacher.json`` (dim, spec,
-frame rate). :class:`CachedTeacher` is then a :class:`Teacher` that reads only the rows of each clip
+frame rate). The audio is read at the model's sample rate and cut into frames of its hop, as the trainer's clips
+are. :class:`CachedTeacher` is then a :class:`Teacher` that reads only the rows of each clip
 (``Batch.frame_offsets`` give the clip's first frame in its utterance), so it is exactly the teacher's output on
-the whole utterance: context beyond the clip edges included, which a per-clip HuBERT would not see.
+the whole utterance: context beyond the clip edges included, which a per-clip HuBERT would not see. It refuses a
+cache made at another frame rate.
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ from torch import Tensor
 from ...audio import load_audio, resample
 from ...manifest import ManifestEntry
 from ..data.batch import Batch
-from .base import Teacher, TeacherError, TeacherTargets
+from ..errors import TeacherError
+from .base import Teacher, TeacherTargets
 
 META_FILE = "teacher.json"
-SAMPLE_RATE = 16000
-HOP_LENGTH = 320
 
 
 def cache_file(directory: Path, utterance_id: str) -> Path:
@@ -40,11 +41,11 @@ def cache_file(directory: Path, utterance_id: str) -> Path:
     return directory / f"{safe}.safetensors"
 
 
-def _utterance_batch(entry: ManifestEntry) -> Batch:
-    """The whole utterance as a one-item batch, mono 16 kHz, zero-padded to a whole number of frames."""
+def _utterance_batch(entry: ManifestEntry, sample_rate: int, hop_length: int) -> Batch:
+    """The whole utterance as a one-item batch, mono at ``sample_rate``, zero-padded to a whole number of frames."""
     audio, rate = load_audio(entry.audio)
-    audio = resample(audio.mean(0, keepdim=True), rate, SAMPLE_RATE)
-    audio = torch.nn.functional.pad(audio, (0, -audio.shape[-1] % HOP_LENGTH))
+    audio = resample(audio.mean(0, keepdim=True), rate, sample_rate)  # [1, S]
+    audio = torch.nn.functional.pad(audio, (0, -audio.shape[-1] % hop_length))
     return Batch(
         audio=audio.unsqueeze(0), ids=[entry.id], frame_offsets=[0], words=[entry.words], phones=[entry.phones],
         languages=[entry.language], speakers=[entry.speaker],
@@ -61,16 +62,23 @@ def write_targets(directory: Path, utterance_id: str, features: Tensor, mask: Te
 
 
 def precompute_teacher(
-    teacher: Teacher, entries: Iterable[ManifestEntry], directory: str | os.PathLike, spec: dict | None = None
+    teacher: Teacher,
+    entries: Iterable[ManifestEntry],
+    directory: str | os.PathLike,
+    spec: dict | None = None,
+    *,
+    sample_rate: int,
+    hop_length: int,
 ) -> int:
     """Run ``teacher`` on every utterance not cached yet; returns how many were computed.
 
-    ``spec`` (the teacher's config) is recorded in ``teacher.json``; a directory made for another teacher
-    (different dim or spec) is refused rather than mixed.
+    ``sample_rate`` and ``hop_length`` are the model's (``HACConfig``): the rate the teacher hears and the frames
+    its targets are on. ``spec`` (the teacher's config) is recorded in ``teacher.json``; a directory made for
+    another teacher (different dim, spec or frame rate) is refused rather than mixed.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    meta = {"dim": int(teacher.dim), "spec": spec or {}, "frame_rate": SAMPLE_RATE / HOP_LENGTH}
+    meta = {"dim": int(teacher.dim), "spec": spec or {}, "frame_rate": sample_rate / hop_length}
     meta_path = directory / META_FILE
     if meta_path.is_file() and json.loads(meta_path.read_text()) != meta:
         raise TeacherError(f"{directory} caches another teacher ({meta_path.read_text()}); use a new directory.")
@@ -79,22 +87,31 @@ def precompute_teacher(
     for entry in entries:
         if cache_file(directory, entry.id).is_file():
             continue
-        batch = _utterance_batch(entry)
-        targets = teacher(batch, batch.audio.shape[-1] // HOP_LENGTH)
+        batch = _utterance_batch(entry, sample_rate, hop_length)
+        targets = teacher(batch, batch.audio.shape[-1] // hop_length)
         write_targets(directory, entry.id, targets.features[0], targets.mask[0])
         computed += 1
     return computed
 
 
 class CachedTeacher:
-    """Reads precomputed targets: ``features [B, T, D']`` of each clip's frames; frames past the end are masked."""
+    """Reads precomputed targets: ``features [B, T, D']`` of each clip's frames; frames past the end are masked.
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    ``frame_rate`` is the model's; a cache computed at another one is refused.
+    """
+
+    def __init__(self, directory: str | os.PathLike, frame_rate: float) -> None:
         self.directory = Path(directory)
         meta_path = self.directory / META_FILE
         if not meta_path.is_file():
             raise TeacherError(f"{self.directory} is not a teacher cache (no {META_FILE}); run precompute_teacher first.")
-        self.dim = int(json.loads(meta_path.read_text())["dim"])
+        meta = json.loads(meta_path.read_text())
+        if meta.get("frame_rate") != frame_rate:
+            raise TeacherError(
+                f"{self.directory} holds targets at {meta.get('frame_rate')} frames/s, but the model makes "
+                f"{frame_rate:g}; precompute the cache again with this model (--model or --config)."
+            )
+        self.dim = int(meta["dim"])
 
     def _clip(self, utterance_id: str, offset: int, num_frames: int) -> tuple[Tensor, Tensor]:
         path = cache_file(self.directory, utterance_id)

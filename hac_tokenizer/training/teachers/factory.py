@@ -10,12 +10,15 @@ Spec kinds::
     {"kind": "word-vectors"}                                                     # offline: all-MiniLM-L6-v2 package
     {"kind": "cached", "path": "cache/hubert", "dim": 768}                     # features precomputed to disk
 
-Every kind accepts ``frame_rate`` (default 50.0).
+Timing comes from the model being trained, never from the spec: the caller passes the model's ``sample_rate``
+and ``hop_length`` (``HACConfig``), and targets are at ``sample_rate / hop_length`` frames per second. A spec may
+still name a ``frame_rate``; it must then equal the model's.
 """
 
 from __future__ import annotations
 
-from .base import FRAME_RATE, Teacher, TeacherError
+from ..errors import TeacherError
+from .base import Teacher
 
 
 def _require(spec: dict, key: str) -> object:
@@ -24,40 +27,52 @@ def _require(spec: dict, key: str) -> object:
     return spec[key]
 
 
-def build_teacher(spec: dict) -> Teacher:
-    """Build the teacher a config describes; imports only what that kind needs."""
+def _frame_rate(spec: dict, sample_rate: int, hop_length: int) -> float:
+    frame_rate = sample_rate / hop_length
+    asked = spec.get("frame_rate", frame_rate)
+    if isinstance(asked, bool) or not isinstance(asked, (int, float)) or asked != frame_rate:
+        raise TeacherError(
+            f"teacher spec {spec} asks for {spec['frame_rate']} frames/s, but the model makes {frame_rate:g} "
+            f"({sample_rate} Hz / hop {hop_length}); drop frame_rate from the spec (the model's is used)."
+        )
+    return frame_rate
+
+
+def build_teacher(spec: dict, *, sample_rate: int, hop_length: int) -> Teacher:
+    """Build the teacher a config describes for a model at ``sample_rate`` Hz with ``hop_length`` samples per frame."""
     kind = spec.get("kind")
-    frame_rate = float(spec.get("frame_rate", FRAME_RATE))
+    frame_rate = _frame_rate(spec, sample_rate, hop_length)
     if kind in ("hubert", "mhubert", "wav2vec2"):
         from .hubert import HubertTeacher
 
-        return HubertTeacher(str(_require(spec, "path")), layers=spec.get("layers", "all"), frame_rate=frame_rate)
+        path = str(_require(spec, "path"))
+        return HubertTeacher(path, sample_rate=sample_rate, frame_rate=frame_rate, layers=spec.get("layers", "all"))
     if kind == "labse":
         from .labse import WordEmbeddingTeacher
 
         return WordEmbeddingTeacher.from_pretrained(
-            str(_require(spec, "path")), pooling=spec.get("pooling", "auto"), frame_rate=frame_rate
+            str(_require(spec, "path")), frame_rate, pooling=spec.get("pooling", "auto")
         )
     if kind == "word-vectors":
         from .word_vectors import packaged_word_teacher
 
-        return packaged_word_teacher(frame_rate=frame_rate)
+        return packaged_word_teacher(frame_rate)
     if kind == "samu":
         from .samu import SamuTeacher
 
-        return SamuTeacher(str(_require(spec, "path")))
+        return SamuTeacher(str(_require(spec, "path")), sample_rate=sample_rate)
     if kind == "panphon":
         from .panphon_features import PanphonTeacher
 
-        return PanphonTeacher(frame_rate=frame_rate)
+        return PanphonTeacher(frame_rate)
     if kind == "phone-identity":
         from .phone_identity import PhoneIdentityTeacher
 
-        return PhoneIdentityTeacher(frame_rate=frame_rate)
+        return PhoneIdentityTeacher(frame_rate)
     if kind == "cached":
         from .cache import CachedTeacher
 
-        return CachedTeacher(str(_require(spec, "path")))
+        return CachedTeacher(str(_require(spec, "path")), frame_rate)
     raise TeacherError(
         f"unknown teacher kind {kind!r}; use one of hubert, mhubert, wav2vec2, labse, samu, panphon, phone-identity, word-vectors, cached."
     )

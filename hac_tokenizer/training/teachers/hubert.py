@@ -2,10 +2,12 @@
 
 Works for any ``transformers`` speech encoder with a wav2vec2-style convolutional front end (HuBERT, mHuBERT-147,
 wav2vec2, XLS-R, WavLM): their configs give the conv kernels and strides, from which the teacher's frame hop and
-receptive field follow. HuBERT's hop is 320 samples at 16 kHz, i.e. our 50 Hz, but its first frame covers
-samples [0, 400) (centre 200) while ours is centred at sample 160. Padding the audio by ``(field - hop) / 2`` = 40
-samples on each side moves every teacher frame centre onto ours and gives exactly ``S / 320`` frames. A model
-with another hop is resampled in time (linear interpolation) to the frame count asked for.
+receptive field follow. These encoders read 16 kHz audio; a model at another sample rate has its clips resampled
+to 16 kHz first. HuBERT's hop is 320 samples at 16 kHz (50 Hz), and its first frame covers samples [0, 400)
+(centre 200 = 12.5 ms), while a model frame t is centred at (t + 1/2) / frame_rate s (10 ms at 50 Hz). Padding
+the audio by ``(field - hop) / 2`` = 40 samples on each side moves every teacher frame centre onto the model's
+when the model's frame rate is also 50 Hz, and gives exactly one teacher frame per model frame. At any other
+frame rate the features are resampled in time (linear interpolation) to the frame count asked for.
 
 ``layers="all"`` averages the outputs of every transformer layer (``hidden_states[1:]``; index 0, the input to
 the first layer, is a convolutional feature, not a contextual one); ``"last"`` or a list of layer numbers
@@ -23,10 +25,9 @@ from einops import rearrange
 from torch import Tensor
 
 from ..data.batch import Batch
-from .base import FRAME_RATE, TeacherError, TeacherTargets
-from .loading import FrozenTeacher, load_frozen
-
-SAMPLE_RATE = 16000  # HAC's rate, and the rate every HuBERT / wav2vec2 checkpoint was trained at
+from ..errors import TeacherError
+from .base import TeacherTargets
+from .loading import SPEECH_ENCODER_RATE, FrozenTeacher, load_frozen, speech_encoder_input
 
 
 def _reads_normalized_audio(path: str) -> bool:
@@ -54,7 +55,9 @@ def _standardize(audio: Tensor) -> Tensor:
 
 
 class HubertTeacher(FrozenTeacher):
-    def __init__(self, path: str, layers: str | Sequence[int] = "all", frame_rate: float = FRAME_RATE) -> None:
+    """A speech encoder's layer-averaged hidden states: clips at ``sample_rate`` in, targets at ``frame_rate`` out."""
+
+    def __init__(self, path: str, *, sample_rate: int, frame_rate: float, layers: str | Sequence[int] = "all") -> None:
         super().__init__()
         self.model = load_frozen(path)
         config = self.model.config
@@ -67,6 +70,7 @@ class HubertTeacher(FrozenTeacher):
         self.layers = self._layer_indices(layers, config.num_hidden_layers)
         self.normalize = _reads_normalized_audio(path)
         self.hop, self.field = conv_geometry(config.conv_kernel, config.conv_stride)
+        self.sample_rate = sample_rate
         self.frame_rate = frame_rate
 
     @staticmethod
@@ -92,8 +96,9 @@ class HubertTeacher(FrozenTeacher):
     @torch.no_grad()
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:
         device = next(self.model.parameters()).device
-        features = self.features(batch.audio[:, 0].float().to(device))
-        if SAMPLE_RATE / self.hop != self.frame_rate:
+        audio = speech_encoder_input(batch.audio[:, 0], self.sample_rate)  # [B, S'] at 16 kHz
+        features = self.features(audio.float().to(device))
+        if SPEECH_ENCODER_RATE / self.hop != self.frame_rate:
             resized = F.interpolate(rearrange(features, "b t d -> b d t"), size=num_frames, mode="linear")
             features = rearrange(resized, "b d t -> b t d")
         return _fit_frames(features, num_frames)

@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.batch import Batch
-from .base import FRAME_RATE, SILENCE_LABELS, TeacherError, TeacherTargets, broadcast_intervals
+from ..errors import TeacherError
+from .base import SILENCE_LABELS, TeacherTargets, broadcast_intervals
 from .loading import FrozenTeacher, load_frozen, load_tokenizer
 from .sentence_head import SentenceHead, load_sentence_head
 
@@ -113,14 +114,14 @@ def _head_dim(head: SentenceHead, width: int) -> int:
 class WordEmbeddingTeacher(FrozenTeacher):
     """Each aligned word's sentence-encoder embedding on the frames it covers; silence frames have no target."""
 
-    def __init__(self, encoder: SentenceEncoder, frame_rate: float = FRAME_RATE) -> None:
+    def __init__(self, encoder: SentenceEncoder, frame_rate: float) -> None:
         super().__init__()
         self.encoder = encoder
         self.dim = encoder.dim
         self.frame_rate = frame_rate
 
     @classmethod
-    def from_pretrained(cls, path: str, pooling: str = "auto", frame_rate: float = FRAME_RATE) -> WordEmbeddingTeacher:
+    def from_pretrained(cls, path: str, frame_rate: float, pooling: str = "auto") -> WordEmbeddingTeacher:
         return cls(SentenceEncoder.from_pretrained(path, pooling), frame_rate)
 
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:

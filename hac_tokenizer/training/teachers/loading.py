@@ -1,10 +1,18 @@
-"""Loading frozen ``transformers`` models for teachers, from a local directory or a Hub id."""
+"""Loading frozen ``transformers`` models for teachers, from a local directory or a Hub id; their input rate."""
 
 from __future__ import annotations
 
-from torch import nn
+from torch import Tensor, nn
 
-from .base import TeacherError
+from ...audio import resample
+from ..errors import TeacherError
+
+SPEECH_ENCODER_RATE = 16000  # the rate every HuBERT / wav2vec2 / XLS-R checkpoint was trained at
+
+
+def speech_encoder_input(audio: Tensor, sample_rate: int) -> Tensor:
+    """``[B, S]`` at ``sample_rate`` -> ``[B, S']`` at :data:`SPEECH_ENCODER_RATE` (soxr; unchanged at 16 kHz)."""
+    return resample(audio, sample_rate, SPEECH_ENCODER_RATE)
 
 
 def load_frozen(path: str, loader: str = "AutoModel") -> nn.Module:

@@ -15,11 +15,12 @@ import torch
 from torch import Tensor
 
 from ..data.batch import Batch
-from .base import FRAME_RATE, SILENCE_LABELS, TeacherError, TeacherTargets, broadcast_intervals
+from ..errors import TeacherError
+from .base import SILENCE_LABELS, TeacherTargets, broadcast_intervals
 
 
 class PanphonTeacher:
-    def __init__(self, frame_rate: float = FRAME_RATE) -> None:
+    def __init__(self, frame_rate: float) -> None:
         try:
             import panphon
         except ImportError as err:

