@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from hac_tokenizer import HACTokenizer, HACTokens
+from hac_tokenizer.errors import HACError
 from hac_tokenizer.lm import DelayedLayout, InterleavedLayout, LMLayout, LMVocabulary
 
 HERE = Path(__file__).parent
@@ -85,4 +86,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HACError as err:  # a bad input (missing or corrupt file, wrong ids): say which and why, no traceback
+        raise SystemExit(f"error: {err}") from None

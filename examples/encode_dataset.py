@@ -1,28 +1,33 @@
-"""Encode a folder of audio into an LM-ready dataset: one id file, an index and the numbers an LM config needs.
+"""Encode a folder of audio into an LM dataset: token shards, plus what an LM config needs to read them.
 
     python examples/encode_dataset.py                       # examples/audio -> out/lm_dataset
     python examples/encode_dataset.py my_wavs/ -o data/lm --layout delayed --batch-size 16
 
-Writes to the output directory:
+The tokens are written by ``hac_tokenizer.dataset.tokenize_dataset`` (what ``hac-tokenizer tokenize-dataset``
+runs), in the library's one token file format, so nothing here invents a file format of its own:
 
-* ``ids.npy``: every utterance's ids, concatenated along the last axis (``[L]`` for the interleaved
-  layout, ``[K, L]`` for the delayed one), uint16 when the vocabulary fits, else int32. Each utterance
-  starts with ``bos`` and ends with ``eos``, so a training script can cut windows anywhere.
-* ``index.jsonl``: per utterance its file, ``start`` and ``length`` in ``ids.npy``, frames and samples.
+* ``shards/shard-NNNNNN.npz``: token files (``HACTokens.load`` reads one as a batch) with the item ids;
+  ``hac_tokenizer.dataset.read_shard`` gives item id -> ``HACTokens``. Each file is checked when read.
+* ``index.json``: every shard's items, frames and the files that could not be encoded, with why;
+  ``plan.json``: the run's items (a rerun resumes, skipping finished shards).
 * ``meta.json``: layout, delays, vocab size, frame rate, tokens per second, special ids, codebook offsets.
+
+An LM data loader lays each utterance out in the LM's id space as it reads it (``layout.encode``: ``bos``,
+the ids, ``eos``); ``layout.decode`` inverts it exactly. A corrupt, empty or NaN-filled file is skipped and
+reported (exit status 1); the others are encoded.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from hac_tokenizer import HACTokenizer
-from hac_tokenizer.audio import list_audio_files
+from hac_tokenizer import HACTokenizer, HACTokens
+from hac_tokenizer.dataset import Settings, read_shard, tokenize_dataset
 from hac_tokenizer.lm import DelayedLayout, InterleavedLayout, LMLayout
 
 HERE = Path(__file__).parent
@@ -32,55 +37,46 @@ def make_layout(kind: str, tok: HACTokenizer) -> LMLayout:
     return {"interleaved": InterleavedLayout, "delayed": DelayedLayout}[kind].from_config(tok.config)
 
 
-def by_duration(files: list[Path]) -> list[Path]:
-    """Similar lengths in one batch waste less compute on padding."""
-    import soundfile as sf
+def read_dataset(out: Path) -> tuple[dict[str, HACTokens], dict[str, str]]:
+    """Every item's tokens (B = 1) and every skipped file's error, from the shards of a finished run."""
+    tokens, failed = {}, {}
+    for shard in json.loads((out / "index.json").read_text())["shards"]:
+        tokens |= read_shard(out / shard["file"])
+        failed |= shard["failed"]
+    return tokens, failed
 
-    return sorted(files, key=lambda f: sf.info(str(f)).duration)
 
-
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("audio", nargs="?", default=HERE / "audio", type=Path, help="folder (or file) of audio")
+    parser.add_argument("audio", nargs="?", default=HERE / "audio", type=Path, help="folder of audio (or a JSONL manifest)")
     parser.add_argument("-o", "--out", default=Path("out/lm_dataset"), type=Path)
     parser.add_argument("--layout", default="interleaved", choices=("interleaved", "delayed"))
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="processes reading audio beside the encoder")
     parser.add_argument("--model", default=None, help="registry name or checkpoint dir (default: bundled)")
     args = parser.parse_args()
 
     tok = HACTokenizer.from_pretrained(args.model)
     layout = make_layout(args.layout, tok)
-    files = by_duration(list_audio_files(args.audio))
-    chunks, index, position, first_tokens = [], [], 0, None
-    for start in range(0, len(files), args.batch_size):
-        batch = files[start : start + args.batch_size]
-        tokens = tok.encode([str(f) for f in batch])  # one padded forward pass per batch
-        for path, item in zip(batch, tokens.unbatch()):
-            ids = layout.encode(item)[0]  # [L] or [K, L]: bos ... eos, no padding for a single item
-            first_tokens = item if first_tokens is None else first_tokens
-            chunks.append(ids)
-            index.append({"file": str(path), "start": position, "length": ids.shape[-1],
-                          "frames": int(item.lengths[0]), "samples": int(item.sample_lengths[0])})
-            position += ids.shape[-1]
-
-    dtype = np.uint16 if layout.vocab_size <= np.iinfo(np.uint16).max + 1 else np.int32
-    ids = torch.cat(chunks, dim=-1).numpy().astype(dtype)
-    args.out.mkdir(parents=True, exist_ok=True)
-    np.save(args.out / "ids.npy", ids)
-    (args.out / "index.jsonl").write_text("".join(json.dumps(row) + "\n" for row in index))
-    meta = {"layout": args.layout, "delays": getattr(layout, "delays", None), "dtype": np.dtype(dtype).name,
+    settings = Settings(batch_size=args.batch_size, num_workers=args.workers, progress=False)
+    tokenize_dataset(tok, args.audio, args.out, settings)  # a bad file is recorded in its shard, not fatal
+    meta = {"layout": args.layout, "delays": getattr(layout, "delays", None),
             "tokens_per_second": layout.tokens_per_second, **layout.vocab.summary()}
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
-    # The layout is exactly invertible: read the first utterance back from the file and compare.
-    first = index[0]
-    stored = torch.from_numpy(ids[..., first["start"] : first["start"] + first["length"]].astype(np.int64))
-    back = layout.decode(stored, sample_lengths=torch.tensor([first["samples"]]))
-    for name, codes in first_tokens.streams().items():
-        assert torch.equal(getattr(back, name), codes), name
-    print(f"{len(index)} files -> {args.out}/ids.npy {tuple(ids.shape)} {meta['dtype']}; "
-          f"vocab {layout.vocab_size}, {layout.tokens_per_second:g} tokens/s ({layout})")
+    tokens, failed = read_dataset(args.out)
+    lm_tokens = 0
+    for item_id, item in tokens.items():
+        ids = layout.encode(item)[0]  # what an LM data loader does per utterance: [L] or [K, L], bos ... eos
+        back = layout.decode(ids, sample_lengths=item.sample_lengths)  # the layout is exactly invertible
+        assert all(torch.equal(getattr(back, name), codes) for name, codes in item.streams().items()), item_id
+        lm_tokens += ids.shape[-1]
+    print(f"{len(tokens)} files -> {args.out}/shards; {lm_tokens} LM ids, vocab {layout.vocab_size}, "
+          f"{layout.tokens_per_second:g} tokens/s ({layout})")
+    for item_id, error in failed.items():
+        print(f"skipped {item_id}: {error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

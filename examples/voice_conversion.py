@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from hac_tokenizer import HACTokenizer
+from hac_tokenizer.errors import HACError
 from hac_tokenizer.voice import swap_acoustic
 
 HERE = Path(__file__).parent
@@ -67,4 +68,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HACError as err:  # a bad input (missing or corrupt file, wrong ids): say which and why, no traceback
+        raise SystemExit(f"error: {err}") from None

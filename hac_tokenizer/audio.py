@@ -3,10 +3,16 @@
 Everything a user can hand to ``encode`` goes through :func:`to_mono_items`, which returns one 1-D
 float32 tensor per item at the model's sample rate, or raises :class:`AudioInputError` /
 :class:`AudioFileError` naming the item and saying what to do.
+
+Files are read only through :class:`AudioFile`, whole or a stretch at a time; :class:`FileReader` (window by
+window at another rate), :func:`read_segment` (training clips) and :func:`load_mono` (whole utterances) build on
+it. Every read, like every array, passes :func:`check_values`: NaN or inf is refused, and float samples beyond
+full scale are clipped to [-1, 1] with a warning. So a file gives the same samples whichever way it is read.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -45,19 +51,124 @@ def check_sample_rate(sample_rate: object) -> int:
     return int(sample_rate)
 
 
+def _unreadable(path: Path, err: Exception) -> AudioFileError:
+    reason = str(err).rstrip(".")  # libsndfile's own text ends with a period ("Format not recognised.")
+    return AudioFileError(f"cannot read audio file {path}: {reason}. Is it a corrupt or unsupported file?")
+
+
+class AudioFile:
+    """An audio file, opened and checked once, read whole or a stretch at a time at its own rate.
+
+    Opening raises :class:`AudioFileError` for a missing, unreadable or empty file. Every read passes
+    :func:`check_values` (NaN or inf raises :class:`AudioInputError` naming ``where``, default the path;
+    samples beyond full scale are clipped, with one warning per file), so a stretch read on its own equals
+    the same stretch of the whole file.
+    """
+
+    def __init__(self, path: str | os.PathLike, where: str | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise AudioFileError(f"audio file not found: {self.path} (check the path; directories are not audio files).")
+        try:
+            info = sf.info(str(self.path))
+        except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
+            raise _unreadable(self.path, err) from err
+        if info.frames == 0:
+            raise AudioFileError(f"audio file {self.path} contains no samples.")
+        self.sample_rate, self.num_samples, self.channels = int(info.samplerate), int(info.frames), int(info.channels)
+        self.where = str(self.path) if where is None else where
+        self._warned = False
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self.num_samples / self.sample_rate
+
+    def read(self, start: int = 0, stop: int | None = None) -> Tensor:
+        """Samples ``[start, stop)`` as float32 ``[C, stop - start]``, zeros outside the file; no ``stop``: the whole file."""
+        if stop is None:
+            data = self._frames(0, None)
+            if data.size == 0:
+                raise AudioFileError(f"audio file {self.path} contains no samples.")
+        else:
+            data = np.zeros((stop - start, self.channels), dtype=np.float32)
+            lo, hi = max(start, 0), min(stop, self.num_samples)
+            if hi > lo:
+                frames = self._frames(lo, hi)  # fewer than asked if the header overstates the length
+                data[lo - start : lo - start + len(frames)] = frames
+        waveform = torch.from_numpy(np.ascontiguousarray(data.T))
+        checked = check_values(waveform, self.where, warn=not self._warned)
+        self._warned |= checked is not waveform  # a new tensor means it was clipped: warned once per file
+        return checked
+
+    def _frames(self, start: int, stop: int | None) -> np.ndarray:  # -> [n, C] float32
+        try:
+            data, _ = sf.read(str(self.path), start=start, stop=stop, dtype="float32", always_2d=True)
+        except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
+            raise _unreadable(self.path, err) from err
+        return data
+
+
 def load_audio(path: str | os.PathLike) -> tuple[Tensor, int]:
-    """Read a file as ``[C, S]`` float32 in [-1, 1] and its sample rate."""
-    path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"audio file not found: {path} (check the path; directories are not audio files).")
+    """Read a whole file as ``[C, S]`` float32 in [-1, 1] and its sample rate (checked as :class:`AudioFile` says)."""
+    file = AudioFile(path)
+    return file.read(), file.sample_rate
+
+
+def load_mono(path: str | os.PathLike, target_rate: int, where: str | None = None) -> Tensor:
+    """A whole file as ``[S]`` float32 at ``target_rate``: channels averaged, resampled, checked.
+
+    ``where`` (e.g. ``"item 3"``) prefixes file errors and, with the path, value errors.
+    """
+    label = str(path) if where is None else f"{where} ({path})"
     try:
-        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
-        reason = str(err).rstrip(".")  # libsndfile's own text ends with a period ("Format not recognised.")
-        raise AudioFileError(f"cannot read audio file {path}: {reason}. Is it a corrupt or unsupported file?") from err
-    if data.size == 0:
-        raise AudioFileError(f"audio file {path} contains no samples.")
-    return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
+        file = AudioFile(path, label)
+        waveform = file.read()
+    except AudioFileError as err:
+        if where is None:
+            raise
+        raise AudioFileError(f"{where}: {err}") from err
+    return _mono(waveform, file.sample_rate, target_rate, label)
+
+
+class FileReader:
+    """An audio file read window by window, mono at ``target_rate``, so an hour-long file is never in memory at once.
+
+    Channels are averaged. Other sample rates are resampled per window with soxr: each read takes a
+    margin of source samples on both sides (longer than the resampler's filter) and starts on the grid
+    where source and target sample times coincide, so consecutive reads line up sample-exactly. At the
+    file's own rate a read is exactly that stretch of :func:`load_mono`'s result.
+    """
+
+    _MARGIN_SECONDS = 0.05
+
+    def __init__(self, path: str | os.PathLike, target_rate: int) -> None:
+        self.file = AudioFile(path)
+        self.rate, self.target_rate = self.file.sample_rate, target_rate
+        self.num_samples = math.ceil(self.file.num_samples * target_rate / self.rate)
+        common = math.gcd(self.rate, target_rate)
+        self._grid_source, self._grid_target = self.rate // common, target_rate // common
+
+    def read(self, start: int, stop: int) -> Tensor:
+        """Samples ``[start, stop)`` at ``target_rate`` as float32 ``[stop - start]``, zeros past the end."""
+        if self.rate == self.target_rate:
+            return downmix(self.file.read(start, stop))[0]
+        margin = math.ceil(self._MARGIN_SECONDS * self.target_rate / self._grid_target) * self._grid_target
+        first = (start - margin) // self._grid_target * self._grid_target  # target sample on the shared grid
+        source_first = first // self._grid_target * self._grid_source
+        source_stop = math.ceil((stop + margin) * self.rate / self.target_rate)
+        source = downmix(self.file.read(source_first, source_stop))
+        piece = resample(source, self.rate, self.target_rate)[0, start - first : stop - first]
+        piece = torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
+        # Past the file's end the reader promises zeros, as whole-file encoding pads with zeros.
+        valid = max(0, min(stop, self.num_samples) - start)
+        piece[valid:] = 0.0
+        return piece
+
+
+def read_segment(path: str | os.PathLike, start: int, num_samples: int, target_rate: int) -> Tensor:
+    """``[num_samples]`` mono float32 from sample ``start`` at ``target_rate``, zeros past the end (reads only that stretch)."""
+    return FileReader(path, target_rate).read(start, start + num_samples)
 
 
 def _writable_format(suffix: str) -> str | None:
@@ -137,20 +248,26 @@ def _as_tensor(item: object, where: str) -> Tensor:
     )
 
 
-def _check_values(waveform: Tensor, where: str) -> Tensor:
-    if waveform.shape[-1] == 0:
-        raise AudioInputError(f"{where}: audio is empty (0 samples); drop it or pass at least one sample.")
+def check_values(waveform: Tensor, where: str, warn: bool = True) -> Tensor:
+    """The value check of all audio in: NaN or inf raises :class:`AudioInputError`; float samples beyond
+    full scale come back clipped to [-1, 1] (a new tensor, with a warning unless ``warn`` is False)."""
     if not torch.isfinite(waveform).all():
         raise AudioInputError(f"{where}: audio contains NaN or inf; clean or drop this item.")
-    peak = waveform.abs().max().item()
-    if peak > 1.0:
+    peak = waveform.abs().max().item() if waveform.numel() else 0.0
+    if peak <= 1.0:
+        return waveform
+    if warn:
         warnings.warn(
             f"{where}: samples reach {peak:.3g}, beyond [-1, 1]; they are clipped. Normalise the audio "
             "(float audio is expected in [-1, 1]).",
             stacklevel=4,
         )
-        waveform = waveform.clamp(-1.0, 1.0)
-    return waveform
+    return waveform.clamp(-1.0, 1.0)
+
+
+def downmix(waveform: Tensor) -> Tensor:
+    """``[C, S] -> [1, S]``: the channels' mean (one function, so every reader mixes alike)."""
+    return waveform.mean(0, keepdim=True)
 
 
 def _channels_first(waveform: Tensor, where: str) -> Tensor:
@@ -172,12 +289,19 @@ def _channels_first(waveform: Tensor, where: str) -> Tensor:
 
 
 def _mono(waveform: Tensor, sample_rate: int, target_rate: int, where: str) -> Tensor:
-    """``[C, S]`` of any dtype -> ``[S]`` float32 at ``target_rate``."""
-    waveform = _check_values(to_float(waveform, where), where)
-    waveform = resample(waveform.mean(0, keepdim=True), sample_rate, target_rate)[0]
+    """Checked ``[C, S]`` float32 -> ``[S]`` float32 at ``target_rate``."""
+    waveform = resample(downmix(waveform), sample_rate, target_rate)[0]
     if waveform.numel() == 0:
         raise AudioInputError(f"{where}: audio is too short to resample to {target_rate} Hz.")
     return waveform
+
+
+def _array_mono(waveform: Tensor, sample_rate: int, target_rate: int, where: str) -> Tensor:
+    """``[C, S]`` of any dtype -> ``[S]`` float32 at ``target_rate``."""
+    waveform = to_float(waveform, where)
+    if waveform.shape[-1] == 0:
+        raise AudioInputError(f"{where}: audio is empty (0 samples); drop it or pass at least one sample.")
+    return _mono(check_values(waveform, where), sample_rate, target_rate, where)
 
 
 def _check_batch_layout(waveform: Tensor) -> None:
@@ -213,15 +337,15 @@ def to_mono_items(audio: AudioLike, sample_rate: int | None, target_rate: int) -
         return [_item(x, rate, target_rate, f"item {i}") for i, x in enumerate(audio)]
     waveform = _as_tensor(audio, "audio")
     if waveform.dim() == 1:
-        return [_mono(waveform[None], rate, target_rate, "audio")]
+        return [_array_mono(waveform[None], rate, target_rate, "audio")]
     if waveform.dim() in (2, 3) and waveform.shape[0] == 0:
         raise AudioInputError(f"audio batch of shape {tuple(waveform.shape)} is empty (B = 0); pass at least one item.")
     if waveform.dim() == 2:
         _check_batch_layout(waveform)
-        return [_mono(row[None], rate, target_rate, f"item {i}") for i, row in enumerate(waveform)]
+        return [_array_mono(row[None], rate, target_rate, f"item {i}") for i, row in enumerate(waveform)]
     if waveform.dim() == 3:
         return [
-            _mono(_channels_first(item, f"item {i}"), rate, target_rate, f"item {i}")
+            _array_mono(_channels_first(item, f"item {i}"), rate, target_rate, f"item {i}")
             for i, item in enumerate(waveform)
         ]
     raise AudioInputError(
@@ -231,17 +355,13 @@ def to_mono_items(audio: AudioLike, sample_rate: int | None, target_rate: int) -
 
 def _item(item: object, rate: int, target_rate: int, where: str) -> Tensor:
     if _is_path(item):
-        try:
-            waveform, file_rate = load_audio(item)
-        except AudioFileError as err:
-            raise AudioFileError(f"{where}: {err}") from err
-        return _mono(waveform, file_rate, target_rate, f"{where} ({item})")
+        return load_mono(item, target_rate, where)
     waveform = _as_tensor(item, where)
     if waveform.dim() == 1:
         waveform = waveform[None]
     elif waveform.dim() != 2:
         raise AudioInputError(f"{where}: shape {tuple(waveform.shape)}; list items must be [S] or [C, S].")
-    return _mono(_channels_first(waveform, where), rate, target_rate, where)
+    return _array_mono(_channels_first(waveform, where), rate, target_rate, where)
 
 
 def list_audio_files(path: str | os.PathLike) -> list[Path]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write
 from .errors import ConfigError
 
 ENCODER_KINDS = ("dac-cnn", "mel-convnext")
@@ -184,7 +185,8 @@ class HACConfig:
     def to_json(self, path: str | Path | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            Path(path).write_text(text + "\n")
+            with atomic_write(path, "w") as f:
+                f.write(text + "\n")
         return text
 
     @classmethod

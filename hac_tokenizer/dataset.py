@@ -7,6 +7,10 @@ Layout of ``--out``::
     index-rank-0.json      shards this rank finished (rewritten atomically after each shard)
     index.json             every shard with its items, frames and failures (written once all ranks finish)
 
+A shard file is a token file (:meth:`HACTokens.save`, packed layout: the items back to back with ``offsets``)
+holding the shard's tokenized items as one batch, plus ``shard_version``, the item ``ids`` in batch order and the
+``failed_ids`` / ``failed_errors`` of the items that could not be tokenized. :func:`load_shard` checks all of it.
+
 Items are sorted by duration and cut into shards of ``shard_size``, so a shard, and every batch in it,
 holds items of similar length (little padding). Shard ``s`` belongs to rank ``s % world_size``; under
 ``torchrun`` the rank and world size come from the environment. A shard file exists only once all its
@@ -24,19 +28,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from .audio import list_audio_files, to_mono_items
-from .errors import DatasetError, HACError
+from .atomic import atomic_write
+from .audio import AudioFile, list_audio_files, to_mono_items
+from .errors import AudioFileError, DatasetError, HACError
 from .manifest import read_manifest
 from .tokenizer import HACTokenizer
-from .tokens import HACTokens
+from .tokens import HACTokens, read_npz
 
 PLAN_VERSION = 1
+SHARD_VERSION = 1
+_SHARD_NAMES = ("ids", "failed_ids", "failed_errors")  # the shard's own arrays, beside the token file's
 log = logging.getLogger("hac_tokenizer")
 
 
@@ -93,10 +99,9 @@ def list_items(source: str | os.PathLike) -> list[Item]:
 
 def _duration(path: Path) -> float:
     try:
-        info = sf.info(str(path))
-    except Exception:  # unreadable: sort it anywhere; the worker reports the real error for that item
+        return AudioFile(path).duration
+    except AudioFileError:  # unreadable: sort it anywhere; the worker reports the real error for that item
         return 0.0
-    return info.frames / info.samplerate
 
 
 def plan_shards(items: list[Item], shard_size: int) -> list[list[int]]:
@@ -175,60 +180,72 @@ def shard_path(out: Path, shard: int) -> Path:
     return out / "shards" / f"shard-{shard:06d}.npz"
 
 
+@dataclass(frozen=True)
+class Shard:
+    """One shard file: its items' ``ids``, their ``tokens`` as one batch in that order (None when every item
+    failed), and ``failed`` (item id -> why it could not be tokenized)."""
+
+    ids: list[str]
+    tokens: HACTokens | None
+    failed: dict[str, str]
+
+    def items(self) -> dict[str, HACTokens]:
+        """Item id -> its ``HACTokens`` (B = 1, no padding)."""
+        return {} if self.tokens is None else dict(zip(self.ids, self.tokens.unbatch()))
+
+
 def write_shard(path: Path, ids: list[str], tokens: list[HACTokens], failed: dict[str, str]) -> None:
-    """Items' tokens concatenated along time per stream, with ``offsets [n + 1]`` into frames; atomic."""
-    arrays: dict[str, np.ndarray] = {"ids": np.array(ids, dtype=np.str_)}
-    if tokens:
-        first = tokens[0]
-        id_dtype = np.int16 if max(first.vocab_sizes.values()) <= 2**15 else np.int32
-        for name in first.streams():
-            arrays[name] = np.concatenate([t.numpy()[name][0] for t in tokens], axis=-1).astype(id_dtype)
-        lengths = np.array([int(t.lengths[0]) for t in tokens], dtype=np.int64)
-        arrays |= {
-            "lengths": lengths, "offsets": np.concatenate([[0], np.cumsum(lengths)]),
-            "sample_lengths": np.array([int(t.sample_lengths[0]) for t in tokens], dtype=np.int64),
-            "sample_rate": np.int64(first.sample_rate), "frame_rate": np.float64(first.frame_rate),
-            "model": np.str_(first.model or ""),
-            "vocab_names": np.array(list(first.vocab_sizes), dtype=np.str_),
-            "vocab_values": np.array(list(first.vocab_sizes.values()), dtype=np.int64),
-        }
-    arrays["failed_ids"] = np.array(list(failed), dtype=np.str_)
-    arrays["failed_errors"] = np.array(list(failed.values()), dtype=np.str_)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
+    """Items' tokens (B = 1 each, in ``ids`` order) as one packed token file with the shard's ids; atomic."""
+    arrays = HACTokens.collate(tokens).to_arrays(packed=True) if tokens else {}
+    arrays |= {
+        "shard_version": np.int64(SHARD_VERSION),
+        "ids": np.array(ids, dtype=np.str_),
+        "failed_ids": np.array(list(failed), dtype=np.str_),
+        "failed_errors": np.array(list(failed.values()), dtype=np.str_),
+    }
+    with atomic_write(path) as f:
         np.savez(f, **arrays)
-    os.replace(tmp, path)
+
+
+def load_shard(path: str | os.PathLike) -> Shard:
+    """Read and check a shard file written by :func:`write_shard`.
+
+    Raises :class:`DatasetError` for a file that is not a shard of this version or whose ids do not match its
+    tokens, and :class:`~hac_tokenizer.errors.TokenError` for tokens that fail the token file's checks.
+    """
+    arrays = read_npz(path)
+    version = arrays.get("shard_version")
+    if version is None or version.ndim != 0 or version.dtype.kind not in "iu" or int(version) != SHARD_VERSION:
+        found = "none" if version is None else version.tolist()
+        raise DatasetError(
+            f"{path} is not a tokenize-dataset shard of version {SHARD_VERSION} (shard_version: {found}); "
+            "delete the shard to have it tokenized again, or read it with the hac-tokenizer that wrote it."
+        )
+    names = {}
+    for key in _SHARD_NAMES:
+        value = arrays.get(key)
+        if value is None or value.ndim != 1 or (value.size and value.dtype.kind != "U"):
+            raise DatasetError(f"{path}: {key} is missing or not a list of strings; the shard is corrupt.")
+        names[key] = value.tolist()
+    ids = names["ids"]
+    if len(names["failed_ids"]) != len(names["failed_errors"]) or len(set(ids)) != len(ids):
+        raise DatasetError(f"{path}: failed_ids and failed_errors do not pair up, or ids repeat; the shard is corrupt.")
+    tokens = HACTokens.from_arrays(arrays, path) if ids else None
+    if tokens is not None and tokens.batch_size != len(ids):
+        raise DatasetError(f"{path}: {len(ids)} ids for {tokens.batch_size} tokenized items; the shard is corrupt.")
+    if tokens is None and "lengths" in arrays:
+        raise DatasetError(f"{path}: tokens without item ids; the shard is corrupt.")
+    return Shard(ids, tokens, dict(zip(names["failed_ids"], names["failed_errors"])))
 
 
 def read_shard(path: str | os.PathLike) -> dict[str, HACTokens]:
-    """Item id -> its ``HACTokens`` (B = 1), from a shard file written by :func:`write_shard`."""
-    with np.load(path, allow_pickle=False) as data:
-        if "offsets" not in data.files:
-            return {}
-        offsets = data["offsets"]
-        vocab = dict(zip(data["vocab_names"].tolist(), data["vocab_values"].tolist()))
-        result = {}
-        for i, item_id in enumerate(data["ids"].tolist()):
-            streams = {
-                name: torch.from_numpy(data[name][..., offsets[i] : offsets[i + 1]].astype(np.int64))[None]
-                for name in ("lexical", "phonetic", "acoustic") if name in data.files
-            }
-            result[item_id] = HACTokens(
-                lexical=streams.get("lexical"), phonetic=streams.get("phonetic"), acoustic=streams.get("acoustic"),
-                lengths=torch.tensor([int(data["lengths"][i])]),
-                sample_lengths=torch.tensor([int(data["sample_lengths"][i])]),
-                sample_rate=int(data["sample_rate"]), frame_rate=float(data["frame_rate"]),
-                model=str(data["model"]) or None, vocab_sizes=vocab,
-            )
-    return result
+    """Item id -> its ``HACTokens`` (B = 1), from a shard file written by :func:`write_shard` (checked)."""
+    return load_shard(path).items()
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -265,10 +282,8 @@ def tokenize_dataset(
     out = Path(out)
     plan = load_or_create_plan(out, source, settings.shard_size, rank)
     items = [Item(**row) for row in plan["items"]]
+    # a half-written shard of a killed run is a hidden temporary file that writing the shard again replaces
     pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s).exists()]
-    for shard in pending:  # half-written files of a killed run; only this rank writes these shards
-        for stale in shard_path(out, shard).parent.glob(f".{shard_path(out, shard).name}.*.tmp"):
-            stale.unlink(missing_ok=True)
     batches = [
         (shard, batch) for shard in pending
         for batch in bucket_batches(plan["shards"][shard], items, settings.batch_size, settings.batch_seconds)
@@ -341,11 +356,10 @@ def write_index(out: Path, plan: dict) -> dict:
         path = shard_path(out, shard)
         if not path.exists():
             continue
-        with np.load(path, allow_pickle=False) as data:
-            ids = data["ids"].tolist()
-            frames = int(data["lengths"].sum()) if "lengths" in data.files else 0
-            failed = dict(zip(data["failed_ids"].tolist(), data["failed_errors"].tolist()))
-        shards.append({"shard": shard, "file": str(path.relative_to(out)), "ids": ids, "frames": frames, "failed": failed})
+        content = load_shard(path)
+        frames = 0 if content.tokens is None else int(content.tokens.lengths.sum())
+        shards.append({"shard": shard, "file": str(path.relative_to(out)), "ids": content.ids, "frames": frames,
+                       "failed": content.failed})
     index = {
         "complete": len(shards) == len(plan["shards"]), "num_shards": len(plan["shards"]),
         "num_items": sum(len(s["ids"]) for s in shards),

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write
 from .errors import ManifestError
 
 
@@ -115,12 +116,9 @@ def read_manifest(path: str | os.PathLike, split: str | None = None) -> list[Man
 def write_manifest(path: str | os.PathLike, entries: Iterable[ManifestEntry]) -> Path:
     """Write entries as JSONL (audio paths relative to the manifest's directory), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as f:
+    with atomic_write(path, "w") as f:
         for entry in entries:
             f.write(json.dumps(entry.to_json(path.parent.resolve()), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
     return path
 
 

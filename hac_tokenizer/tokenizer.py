@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.nn.utils import parametrize
 
 from . import hub
-from .audio import AudioLike, to_mono_items
+from .audio import AudioLike, FileReader, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
 from .errors import DeviceError, HACError, PrecisionError, StreamError
@@ -29,10 +29,9 @@ from .windowing import (
     DEFAULT_DECODE_OVERLAP_SECONDS,
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_WINDOW_SECONDS,
-    FileReader,
+    TensorReader,
     decode_windowed,
     encode_windowed,
-    open_reader,
     window_frames,
 )
 
@@ -257,8 +256,7 @@ class HACTokenizer:
                 whole = self._encode_whole([items[i] for i in whole_items], frame_lengths[whole_items], wanted)
                 parts.append((whole_items, whole))
             for i in long_items:
-                reader = open_reader(items[i], self.sample_rate)
-                parts.append(([i], encode_windowed(self.model, reader, wanted, *windows)))
+                parts.append(([i], encode_windowed(self.model, TensorReader(items[i]), wanted, *windows)))
         # Assembled outside inference mode so callers get ordinary tensors they may edit in place.
         codes: dict[str, Tensor] = {}
         for rows, part in parts:
@@ -276,13 +274,17 @@ class HACTokenizer:
         """Tokens of one audio file of any length, read window by window (B = 1).
 
         Memory stays flat in the file's length: only one batch of windows of audio is ever loaded
-        (``encode(path)`` loads the whole file first). A file of at most one window gives exactly the
-        tokens of ``encode(path)`` when it is at the model's rate; other rates are resampled per window.
-        Like :meth:`encode`, refuses a bfloat16 tokenizer (:class:`~hac_tokenizer.errors.PrecisionError`).
+        (``encode(path)`` loads the whole file first). Both read the file through
+        :class:`~hac_tokenizer.audio.AudioFile`, so they refuse the same files (missing, corrupt, empty:
+        :class:`~hac_tokenizer.errors.AudioFileError`; NaN or inf samples:
+        :class:`~hac_tokenizer.errors.AudioInputError`) and clip the same float samples beyond full scale. A
+        file of at most one window gives exactly the tokens of ``encode(path)`` when it is at the model's
+        rate; other rates are resampled per window. Like :meth:`encode`, refuses a bfloat16 tokenizer
+        (:class:`~hac_tokenizer.errors.PrecisionError`).
         """
         self._check_encode_precision()
         wanted = self._check_streams(streams)
-        reader = FileReader(str(path), self.sample_rate)
+        reader = FileReader(path, self.sample_rate)
         with torch.inference_mode(), parametrize.cached():
             windows = window_frames(window_seconds, overlap_seconds, self.frame_rate)
             part = encode_windowed(self.model, reader, wanted, *windows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from .errors import TokenError
 
 PAD_ID = -1
 STREAMS = ("lexical", "phonetic", "acoustic")
-_FORMAT_VERSION = 1
+_PADDED_VERSION = 1  # token file formats: see HACTokens.to_arrays
+_PACKED_VERSION = 2
 
 
 @dataclass
@@ -133,49 +134,151 @@ class HACTokens:
         )
 
     # -- files ----------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> None:
-        """Write an ``.npz`` with the streams, lengths, rates, model name and vocab sizes (atomic)."""
-        path = Path(path)
-        meta = {
-            "format_version": np.int64(_FORMAT_VERSION),
+    def save(self, path: str | os.PathLike, packed: bool = False) -> None:
+        """Write an ``.npz`` with the streams, lengths, rates, model name and vocab sizes (atomic).
+
+        ``packed`` stores the items back to back without padding (see :meth:`to_arrays`); :meth:`load`
+        reads either layout.
+        """
+        with atomic_write(path) as f:  # a killed process leaves the previous file (or none), never a partial one
+            np.savez(f, **self.to_arrays(packed))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HACTokens:
+        """Read an ``.npz`` written by :meth:`save`; anything else raises :class:`TokenError` naming the file."""
+        return cls.from_arrays(read_npz(path), path)
+
+    def to_arrays(self, packed: bool = False) -> dict[str, np.ndarray]:
+        """The arrays of the token file (what :meth:`save` writes into an npz).
+
+        Token ids are stored in the smallest signed integer type that holds them (read back as int64).
+        Padded (format 1): ``lexical``/``phonetic [B, T]``, ``acoustic [B, N, T]``, ``PAD_ID`` past each
+        length. Packed (format 2): the items' valid frames back to back, ``lexical``/``phonetic [L]``,
+        ``acoustic [N, L]`` with ``L = sum(lengths)``, item ``b`` in frames ``offsets[b]:offsets[b + 1]``.
+        Both carry ``lengths [B]``, ``sample_lengths [B]``, ``sample_rate``, ``frame_rate``, ``model``,
+        ``vocab_names``/``vocab_values`` and ``format_version``: a padded file stays format 1, so older
+        hac-tokenizer versions still read it, and refuse the packed layout they do not know.
+        """
+        lengths = self.lengths.cpu()
+        if packed:
+            streams = {name: torch.cat([t[b, ..., :n] for b, n in enumerate(lengths.tolist())], dim=-1)
+                       for name, t in self.streams().items()}
+        else:
+            streams = self.streams()
+        arrays = {name: _narrowest(t.cpu().numpy()) for name, t in streams.items()}
+        if packed:
+            arrays["offsets"] = np.concatenate([[0], np.cumsum(lengths.numpy())]).astype(np.int64)
+        return arrays | {
+            "format_version": np.int64(_PACKED_VERSION if packed else _PADDED_VERSION),
+            "lengths": lengths.numpy().astype(np.int64),
+            "sample_lengths": self.sample_lengths.cpu().numpy().astype(np.int64),
             "sample_rate": np.int64(self.sample_rate),
             "frame_rate": np.float64(self.frame_rate),
             "model": np.str_(self.model or ""),
             "vocab_names": np.array(list(self.vocab_sizes), dtype=np.str_),
             "vocab_values": np.array(list(self.vocab_sizes.values()), dtype=np.int64),
         }
-        with atomic_write(path) as f:  # a killed process leaves the previous file (or none), never a partial one
-            np.savez(f, **self.numpy(), **meta)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> HACTokens:
-        """Read an ``.npz`` written by :meth:`save`; anything else raises :class:`TokenError` naming the file."""
-        arrays = _read_npz(Path(path))
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], source: object) -> HACTokens:
+        """Check and read the arrays of a token file (either layout of :meth:`to_arrays`; other keys are ignored).
+
+        Raises :class:`TokenError` naming ``source`` (the file) for a missing key, an unknown format version,
+        a non-integer id array, or shapes, lengths and offsets that do not agree.
+        """
         required = {"format_version", "lengths", "sample_lengths", "sample_rate", "frame_rate"}
         if not required <= set(arrays):
-            raise TokenError(f"{path} lacks {sorted(required - set(arrays))}; it was not written by HACTokens.save.")
-        version = _scalar(arrays, "format_version", int, path)
-        if version != _FORMAT_VERSION:
+            raise TokenError(f"{source} lacks {sorted(required - set(arrays))}; it was not written by HACTokens.save.")
+        version = _scalar(arrays, "format_version", int, source)
+        if version not in (_PADDED_VERSION, _PACKED_VERSION):
             raise TokenError(
-                f"{path} has token format {version}; this hac-tokenizer reads format {_FORMAT_VERSION}. "
-                "Upgrade hac-tokenizer, or re-encode the audio."
+                f"{source} has token format {version}; this hac-tokenizer reads formats {_PADDED_VERSION} and "
+                f"{_PACKED_VERSION}. Upgrade hac-tokenizer, or re-encode the audio."
             )
         names, values = arrays.get("vocab_names", np.array([])), arrays.get("vocab_values", np.array([]))
         if names.shape != values.shape or names.ndim != 1:
-            raise TokenError(f"{path}: vocab_names {names.shape} and vocab_values {values.shape} do not pair up; the file is corrupt.")
+            raise TokenError(f"{source}: vocab_names {names.shape} and vocab_values {values.shape} do not pair up; the file is corrupt.")
+        streams = {name: _ids(arrays, name, source) for name in STREAMS if name in arrays}
+        lengths, sample_lengths = _ids(arrays, "lengths", source), _ids(arrays, "sample_lengths", source)
+        if not streams:
+            raise TokenError(f"{source} holds no token stream (none of {STREAMS}); the file is corrupt or not ours.")
+        if lengths.dim() != 1 or len(lengths) == 0 or sample_lengths.shape != lengths.shape or (lengths < 0).any():
+            raise TokenError(
+                f"{source}: lengths {tuple(lengths.shape)} and sample_lengths {tuple(sample_lengths.shape)} must both "
+                "be [B] with B >= 1 and lengths >= 0; the file is corrupt."
+            )
+        if version == _PACKED_VERSION:
+            streams = _unpack(streams, lengths, _ids(arrays, "offsets", source), source)
+        _check_padded(streams, lengths, source)
+        model = arrays.get("model", np.str_(""))
         return cls(
-            **{name: _ids(arrays, name, path) if name in arrays else None for name in STREAMS},
-            lengths=_ids(arrays, "lengths", path),
-            sample_lengths=_ids(arrays, "sample_lengths", path),
-            sample_rate=_scalar(arrays, "sample_rate", int, path),
-            frame_rate=_scalar(arrays, "frame_rate", float, path),
-            model=str(arrays["model"]) if "model" in arrays and arrays["model"].ndim == 0 and str(arrays["model"]) else None,
-            vocab_sizes=dict(zip(map(str, names.tolist()), map(int, _ids(arrays, "vocab_values", path).tolist()))),
+            **{name: streams.get(name) for name in STREAMS},
+            lengths=lengths,
+            sample_lengths=sample_lengths,
+            sample_rate=_scalar(arrays, "sample_rate", int, source),
+            frame_rate=_scalar(arrays, "frame_rate", float, source),
+            model=str(model) if model.ndim == 0 and str(model) else None,
+            vocab_sizes=dict(zip(map(str, names.tolist()), map(int, _ids(arrays, "vocab_values", source).tolist()))),
         )
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Every array of an npz archive, never unpickling anything."""
+def _narrowest(ids: np.ndarray) -> np.ndarray:
+    """Token ids (``PAD_ID`` included) in the smallest signed integer type that holds them."""
+    if ids.size == 0:
+        return ids.astype(np.int16)
+    low, high = int(ids.min()), int(ids.max())
+    for dtype in (np.int16, np.int32):
+        if np.iinfo(dtype).min <= low and high <= np.iinfo(dtype).max:
+            return ids.astype(dtype)
+    return ids.astype(np.int64)
+
+
+def _expected_rank(name: str) -> int:
+    """Dims of a padded stream: ``[B, T]``, or ``[B, N, T]`` for acoustic."""
+    return 3 if name == "acoustic" else 2
+
+
+def _unpack(streams: dict[str, Tensor], lengths: Tensor, offsets: Tensor, source: object) -> dict[str, Tensor]:
+    """Packed streams (``[L]`` / ``[N, L]``) -> padded ``[B, T]`` / ``[B, N, T]``, after checking the offsets."""
+    expected = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+    if not torch.equal(offsets, expected):
+        raise TokenError(
+            f"{source}: offsets {offsets.tolist()[:8]} do not add up to lengths {lengths.tolist()[:8]} "
+            "(offsets must be [B + 1], from 0, one step per item's frames); the file is corrupt."
+        )
+    total, longest = int(expected[-1]), int(lengths.max())
+    padded = {}
+    for name, flat in streams.items():
+        if flat.dim() != _expected_rank(name) - 1 or flat.shape[-1] != total:
+            want = "[L]" if name != "acoustic" else "[N, L]"
+            raise TokenError(
+                f"{source}: packed {name} has shape {tuple(flat.shape)}, expected {want} with L = {total} "
+                "(the sum of lengths); the file is corrupt."
+            )
+        out = torch.full((len(lengths), *flat.shape[:-1], longest), PAD_ID, dtype=flat.dtype)
+        for b, (start, stop) in enumerate(zip(offsets[:-1].tolist(), offsets[1:].tolist())):
+            out[b, ..., : stop - start] = flat[..., start:stop]
+        padded[name] = out
+    return padded
+
+
+def _check_padded(streams: dict[str, Tensor], lengths: Tensor, source: object) -> None:
+    """Every stream ``[B, (N,) T]`` with one B and T, and no item longer than T."""
+    frames = {t.shape[-1] for t in streams.values() if t.dim() >= 1}
+    for name, t in streams.items():
+        if t.dim() != _expected_rank(name) or t.shape[0] != len(lengths) or len(frames) != 1:
+            shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in streams.items())
+            raise TokenError(
+                f"{source}: streams {shapes} with {len(lengths)} lengths; every stream must be [B, T] (acoustic "
+                "[B, N, T]) with one B and one T; the file is corrupt."
+            )
+    if int(lengths.max()) > frames.pop():
+        raise TokenError(f"{source}: lengths reach {int(lengths.max())}, beyond the streams' frames; the file is corrupt.")
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an npz archive, never unpickling anything (:class:`TokenError` for anything else)."""
+    path = Path(path)
     try:
         with open(path, "rb") as f:
             magic = f.read(4)
@@ -192,7 +295,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         ) from err
 
 
-def _ids(arrays: dict[str, np.ndarray], key: str, path: object) -> Tensor:
+def _ids(arrays: Mapping[str, np.ndarray], key: str, path: object) -> Tensor:
     """An integer array as a LongTensor; floats, strings or booleans mean the file is not ours."""
     value = arrays.get(key, np.zeros(0, dtype=np.int64))
     if value.dtype.kind not in "iu":
@@ -200,7 +303,7 @@ def _ids(arrays: dict[str, np.ndarray], key: str, path: object) -> Tensor:
     return torch.from_numpy(value.astype(np.int64))
 
 
-def _scalar(arrays: dict[str, np.ndarray], key: str, kind: type, path: object) -> int | float:
+def _scalar(arrays: Mapping[str, np.ndarray], key: str, kind: type, path: object) -> int | float:
     value = arrays[key]
     if value.ndim != 0 or value.dtype.kind not in "iuf":
         raise TokenError(f"{path}: {key} must be a single number, got {value.dtype} of shape {value.shape}.")

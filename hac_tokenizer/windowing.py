@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import itertools
 import math
 import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-import soundfile as sf
-import soxr
 import torch
 from einops import rearrange
 from torch import Tensor
 
-from .errors import AudioFileError, WindowError
+from .errors import WindowError
 from .model import HACModel
 
 DEFAULT_WINDOW_SECONDS = 30.0
@@ -82,12 +80,13 @@ def plan_windows(num_frames: int, window: int, overlap: int) -> list[Window]:
         return [Window(0, num_frames, 0, num_frames)]
     stride = window - overlap
     starts = list(range(0, num_frames - window, stride)) + [num_frames - window]
-    bounds = [0] + [(nxt + cur + window) // 2 for cur, nxt in zip(starts, starts[1:])] + [num_frames]
+    bounds = [0] + [(nxt + cur + window) // 2 for cur, nxt in itertools.pairwise(starts)] + [num_frames]
     return [Window(s, window, a, b) for s, a, b in zip(starts, bounds, bounds[1:])]
 
 
 class AudioReader(Protocol):
-    """Random access to one mono item at the model's sample rate."""
+    """Random access to one mono item at the model's sample rate (:class:`TensorReader`, or a file's
+    :class:`hac_tokenizer.audio.FileReader`)."""
 
     num_samples: int
 
@@ -105,60 +104,6 @@ class TensorReader:
     def read(self, start: int, stop: int) -> Tensor:
         piece = self.waveform[start : min(stop, self.num_samples)].float()
         return torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
-
-
-class FileReader:
-    """An audio file read window by window, so an hour-long file is never in memory at once.
-
-    Channels are averaged. Other sample rates are resampled per window with soxr: each read takes a
-    margin of source samples on both sides (longer than the resampler's filter) and starts on the grid
-    where source and target sample times coincide, so consecutive reads line up sample-exactly.
-    """
-
-    _MARGIN_SECONDS = 0.05
-
-    def __init__(self, path: str, target_rate: int) -> None:
-        try:
-            info = sf.info(str(path))
-        except Exception as err:  # soundfile raises LibsndfileError or RuntimeError by format
-            raise AudioFileError(f"cannot read audio file {path}: {err}. Is it a corrupt or unsupported file?") from err
-        self.path, self.rate, self.target_rate = str(path), int(info.samplerate), target_rate
-        self.source_samples = int(info.frames)
-        if self.source_samples == 0:
-            raise AudioFileError(f"audio file {path} contains no samples.")
-        self.num_samples = math.ceil(self.source_samples * target_rate / self.rate)
-        common = math.gcd(self.rate, target_rate)
-        self._grid_source, self._grid_target = self.rate // common, target_rate // common
-
-    def _read_source(self, start: int, stop: int) -> np.ndarray:  # -> [n] at the file's rate, zero-padded
-        lo, hi = max(start, 0), min(stop, self.source_samples)
-        out = np.zeros(stop - start, dtype=np.float32)
-        if hi > lo:
-            data, _ = sf.read(self.path, start=lo, stop=hi, dtype="float32", always_2d=True)
-            out[lo - start : hi - start] = data.mean(axis=1)
-        return out
-
-    def read(self, start: int, stop: int) -> Tensor:
-        if self.rate == self.target_rate:
-            return torch.from_numpy(self._read_source(start, stop))
-        margin = math.ceil(self._MARGIN_SECONDS * self.target_rate / self._grid_target) * self._grid_target
-        first = (start - margin) // self._grid_target * self._grid_target  # target sample on the shared grid
-        source_first = first // self._grid_target * self._grid_source
-        source_stop = math.ceil((stop + margin) * self.rate / self.target_rate)
-        resampled = soxr.resample(self._read_source(source_first, source_stop), self.rate, self.target_rate, "HQ")
-        piece = torch.from_numpy(np.ascontiguousarray(resampled[start - first : stop - first], dtype=np.float32))
-        piece = torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
-        # Past the file's end the reader promises zeros, as whole-file encoding pads with zeros.
-        valid = max(0, min(stop, self.num_samples) - start)
-        piece[valid:] = 0.0
-        return piece
-
-
-def open_reader(item: Tensor | str, target_rate: int) -> AudioReader:
-    """A reader for an in-memory ``[S]`` item or an audio file path."""
-    if isinstance(item, Tensor):
-        return TensorReader(item)
-    return FileReader(item, target_rate)
 
 
 def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:

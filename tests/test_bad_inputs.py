@@ -64,49 +64,49 @@ def _set(stream: str, index: tuple, value: int) -> Callable[[HACTokens], HACToke
 
 # -- encode: array input ----------------------------------------------------------------------------
 ENCODE_ROWS = [
-    pytest.param(dict(audio=None), AudioInputError, "audio is None", id="none"),
-    pytest.param(dict(audio=torch.zeros(0)), AudioInputError, "empty (0 samples)", id="empty"),
-    pytest.param(dict(audio=torch.full((800,), float("nan"))), AudioInputError, "NaN or inf", id="nan"),
-    pytest.param(dict(audio=torch.tensor([0.1, float("inf"), 0.0])), AudioInputError, "NaN or inf", id="inf"),
-    pytest.param(dict(audio=torch.zeros(800, dtype=torch.int64)), AudioInputError, "int64 is not supported", id="int64"),
-    pytest.param(dict(audio=np.zeros(800, dtype=np.uint16)), AudioInputError, "uint16 is not supported", id="uint16"),
-    pytest.param(dict(audio=torch.zeros(800, dtype=torch.complex64)), AudioInputError, "complex64", id="complex"),
-    pytest.param(dict(audio=torch.zeros(800, dtype=torch.bool)), AudioInputError, "bool", id="bool"),
-    pytest.param(dict(audio=np.array([0.1, None], dtype=object)), AudioInputError, "object array", id="object-array"),
-    pytest.param(dict(audio=torch.tensor(0.5)), AudioInputError, "0 dims", id="scalar-0d"),
-    pytest.param(dict(audio=torch.zeros(1, 1, 1, 800)), AudioInputError, "4 dims", id="4d"),
-    pytest.param(dict(audio=torch.zeros(4000, 2)), AudioInputError, "channels-last", id="channels-last-2d"),
-    pytest.param(dict(audio=torch.zeros(1, 4000, 2)), AudioInputError, "channels-last", id="channels-last-3d"),
-    pytest.param(dict(audio=torch.zeros(1, 40, 4000)), AudioInputError, "40 channels is too many", id="too-many-channels"),
-    pytest.param(dict(audio=torch.zeros(0, 800)), AudioInputError, "B = 0", id="empty-batch-2d"),
-    pytest.param(dict(audio=torch.zeros(0, 1, 800)), AudioInputError, "B = 0", id="empty-batch-3d"),
-    pytest.param(dict(audio=torch.zeros(1, 0, 800)), AudioInputError, "0 channels", id="zero-channels"),
-    pytest.param(dict(audio=torch.zeros(2, 0)), AudioInputError, "empty (0 samples)", id="zero-samples-batch"),
-    pytest.param(dict(audio=0.5), AudioInputError, "got float", id="python-float"),
-    pytest.param(dict(audio=b"RIFF"), AudioInputError, "got bytes", id="bytes"),
-    pytest.param(dict(audio={"wav": X}), AudioInputError, "got dict", id="dict"),
-    pytest.param(dict(audio=[]), AudioInputError, "list of audio items is empty", id="empty-list"),
-    pytest.param(dict(audio=[X, X, torch.zeros(0)]), AudioInputError, "item 2: audio is empty", id="list-item-empty"),
-    pytest.param(dict(audio=[X, torch.full((9,), float("nan"))]), AudioInputError, "item 1: audio contains NaN", id="list-item-nan"),
-    pytest.param(dict(audio=[X, [0.1, 0.2]]), AudioInputError, "item 1: expected a tensor", id="list-item-list"),
-    pytest.param(dict(audio=[X, torch.zeros(1, 1, 9)]), AudioInputError, "item 1: shape (1, 1, 9)", id="list-item-3d"),
-    pytest.param(dict(audio=[X, torch.zeros(9, dtype=torch.int64)]), AudioInputError, "item 1: audio of dtype", id="list-item-int64"),
-    pytest.param(dict(audio=torch.zeros(1), sample_rate=48000), AudioInputError, "too short to resample", id="too-short-to-resample"),
-    pytest.param(dict(audio=X, sample_rate=0), AudioInputError, "outside [1000, 384000]", id="rate-zero"),
-    pytest.param(dict(audio=X, sample_rate=-16000), AudioInputError, "outside [1000, 384000]", id="rate-negative"),
-    pytest.param(dict(audio=X, sample_rate=10**9), AudioInputError, "outside [1000, 384000]", id="rate-absurd"),
-    pytest.param(dict(audio=X, sample_rate=16000.5), AudioInputError, "whole number", id="rate-fractional"),
-    pytest.param(dict(audio=X, sample_rate=float("nan")), AudioInputError, "whole number", id="rate-nan"),
-    pytest.param(dict(audio=X, sample_rate="16000"), AudioInputError, "must be a number", id="rate-string"),
-    pytest.param(dict(audio=X, sample_rate=True), AudioInputError, "must be a number", id="rate-bool"),
-    pytest.param(dict(audio=X, streams=("lexical", "prosody")), StreamError, "streams must be", id="unknown-stream"),
-    pytest.param(dict(audio=X, streams=()), StreamError, "non-empty subset", id="no-stream"),
-    pytest.param(dict(audio=X, window_seconds=0), WindowError, "window_seconds must be a positive", id="window-zero"),
-    pytest.param(dict(audio=X, window_seconds=float("nan")), WindowError, "window_seconds must be", id="window-nan"),
-    pytest.param(dict(audio=X, window_seconds="30"), WindowError, "window_seconds must be", id="window-string"),
-    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=1.0), WindowError, "overlap_seconds must lie", id="overlap-whole-window"),
-    pytest.param(dict(audio=X, window_seconds=1.0, overlap_seconds=-0.1), WindowError, "overlap_seconds must lie", id="overlap-negative"),
-    pytest.param(dict(audio=X, window_seconds=0.05, overlap_seconds=0.04), WindowError, "leaves no centre", id="overlap-no-centre"),
+    pytest.param({"audio": None}, AudioInputError, "audio is None", id="none"),
+    pytest.param({"audio": torch.zeros(0)}, AudioInputError, "empty (0 samples)", id="empty"),
+    pytest.param({"audio": torch.full((800,), float("nan"))}, AudioInputError, "NaN or inf", id="nan"),
+    pytest.param({"audio": torch.tensor([0.1, float("inf"), 0.0])}, AudioInputError, "NaN or inf", id="inf"),
+    pytest.param({"audio": torch.zeros(800, dtype=torch.int64)}, AudioInputError, "int64 is not supported", id="int64"),
+    pytest.param({"audio": np.zeros(800, dtype=np.uint16)}, AudioInputError, "uint16 is not supported", id="uint16"),
+    pytest.param({"audio": torch.zeros(800, dtype=torch.complex64)}, AudioInputError, "complex64", id="complex"),
+    pytest.param({"audio": torch.zeros(800, dtype=torch.bool)}, AudioInputError, "bool", id="bool"),
+    pytest.param({"audio": np.array([0.1, None], dtype=object)}, AudioInputError, "object array", id="object-array"),
+    pytest.param({"audio": torch.tensor(0.5)}, AudioInputError, "0 dims", id="scalar-0d"),
+    pytest.param({"audio": torch.zeros(1, 1, 1, 800)}, AudioInputError, "4 dims", id="4d"),
+    pytest.param({"audio": torch.zeros(4000, 2)}, AudioInputError, "channels-last", id="channels-last-2d"),
+    pytest.param({"audio": torch.zeros(1, 4000, 2)}, AudioInputError, "channels-last", id="channels-last-3d"),
+    pytest.param({"audio": torch.zeros(1, 40, 4000)}, AudioInputError, "40 channels is too many", id="too-many-channels"),
+    pytest.param({"audio": torch.zeros(0, 800)}, AudioInputError, "B = 0", id="empty-batch-2d"),
+    pytest.param({"audio": torch.zeros(0, 1, 800)}, AudioInputError, "B = 0", id="empty-batch-3d"),
+    pytest.param({"audio": torch.zeros(1, 0, 800)}, AudioInputError, "0 channels", id="zero-channels"),
+    pytest.param({"audio": torch.zeros(2, 0)}, AudioInputError, "empty (0 samples)", id="zero-samples-batch"),
+    pytest.param({"audio": 0.5}, AudioInputError, "got float", id="python-float"),
+    pytest.param({"audio": b"RIFF"}, AudioInputError, "got bytes", id="bytes"),
+    pytest.param({"audio": {"wav": X}}, AudioInputError, "got dict", id="dict"),
+    pytest.param({"audio": []}, AudioInputError, "list of audio items is empty", id="empty-list"),
+    pytest.param({"audio": [X, X, torch.zeros(0)]}, AudioInputError, "item 2: audio is empty", id="list-item-empty"),
+    pytest.param({"audio": [X, torch.full((9,), float("nan"))]}, AudioInputError, "item 1: audio contains NaN", id="list-item-nan"),
+    pytest.param({"audio": [X, [0.1, 0.2]]}, AudioInputError, "item 1: expected a tensor", id="list-item-list"),
+    pytest.param({"audio": [X, torch.zeros(1, 1, 9)]}, AudioInputError, "item 1: shape (1, 1, 9)", id="list-item-3d"),
+    pytest.param({"audio": [X, torch.zeros(9, dtype=torch.int64)]}, AudioInputError, "item 1: audio of dtype", id="list-item-int64"),
+    pytest.param({"audio": torch.zeros(1), "sample_rate": 48000}, AudioInputError, "too short to resample", id="too-short-to-resample"),
+    pytest.param({"audio": X, "sample_rate": 0}, AudioInputError, "outside [1000, 384000]", id="rate-zero"),
+    pytest.param({"audio": X, "sample_rate": -16000}, AudioInputError, "outside [1000, 384000]", id="rate-negative"),
+    pytest.param({"audio": X, "sample_rate": 10**9}, AudioInputError, "outside [1000, 384000]", id="rate-absurd"),
+    pytest.param({"audio": X, "sample_rate": 16000.5}, AudioInputError, "whole number", id="rate-fractional"),
+    pytest.param({"audio": X, "sample_rate": float("nan")}, AudioInputError, "whole number", id="rate-nan"),
+    pytest.param({"audio": X, "sample_rate": "16000"}, AudioInputError, "must be a number", id="rate-string"),
+    pytest.param({"audio": X, "sample_rate": True}, AudioInputError, "must be a number", id="rate-bool"),
+    pytest.param({"audio": X, "streams": ("lexical", "prosody")}, StreamError, "streams must be", id="unknown-stream"),
+    pytest.param({"audio": X, "streams": ()}, StreamError, "non-empty subset", id="no-stream"),
+    pytest.param({"audio": X, "window_seconds": 0}, WindowError, "window_seconds must be a positive", id="window-zero"),
+    pytest.param({"audio": X, "window_seconds": float("nan")}, WindowError, "window_seconds must be", id="window-nan"),
+    pytest.param({"audio": X, "window_seconds": "30"}, WindowError, "window_seconds must be", id="window-string"),
+    pytest.param({"audio": X, "window_seconds": 1.0, "overlap_seconds": 1.0}, WindowError, "overlap_seconds must lie", id="overlap-whole-window"),
+    pytest.param({"audio": X, "window_seconds": 1.0, "overlap_seconds": -0.1}, WindowError, "overlap_seconds must lie", id="overlap-negative"),
+    pytest.param({"audio": X, "window_seconds": 0.05, "overlap_seconds": 0.04}, WindowError, "leaves no centre", id="overlap-no-centre"),
 ]
 
 
@@ -139,6 +139,13 @@ def _nan_float_wav(d: Path) -> Path:
     return d / "nan.wav"
 
 
+def _inf_late_float_wav(d: Path) -> Path:
+    samples = chirp(16000).numpy()
+    samples[-3] = np.inf  # in the last frame: a reader must look at every sample
+    sf.write(str(d / "inf.wav"), samples, 16000, subtype="FLOAT")
+    return d / "inf.wav"
+
+
 def _directory_named_wav(d: Path) -> Path:
     (d / "dir.wav").mkdir()
     return d / "dir.wav"
@@ -151,6 +158,7 @@ FILE_ROWS = [
     pytest.param(_truncated_wav, AudioFileError, "cannot read audio file", id="file-truncated-header"),
     pytest.param(_zero_frames_wav, AudioFileError, "contains no samples", id="file-zero-frames"),
     pytest.param(_nan_float_wav, AudioInputError, "NaN or inf", id="file-nan-samples"),
+    pytest.param(_inf_late_float_wav, AudioInputError, "NaN or inf", id="file-inf-sample-at-the-end"),
 ]
 
 
@@ -159,6 +167,15 @@ def test_encode_refuses_bad_files(tiny_tokenizer, tmp_path, make, error, fragmen
     path = make(tmp_path)
     with pytest.raises(error) as info:
         tiny_tokenizer.encode(path)
+    assert fragment in str(info.value) and path.name in str(info.value)
+
+
+@pytest.mark.parametrize("make, error, fragment", FILE_ROWS)
+def test_encode_file_refuses_the_same_files(tiny_tokenizer, tmp_path, make, error, fragment):
+    """encode_file reads window by window, through the same reader and checks as encode(path)."""
+    path = make(tmp_path)
+    with pytest.raises(error) as info:
+        tiny_tokenizer.encode_file(path)
     assert fragment in str(info.value) and path.name in str(info.value)
 
 
@@ -209,19 +226,19 @@ def test_decode_refuses(tiny_tokenizer, tokens, corrupt, fragment):
 # -- convert_voice --------------------------------------------------------------------------------
 R = chirp(3000, seed=3)  # a reference voice
 VOICE_ROWS = [
-    pytest.param(dict(source=None, reference=R), AudioInputError, "source: audio is None", id="voice-source-none"),
-    pytest.param(dict(source=X, reference=None), AudioInputError, "reference: audio is None", id="voice-reference-none"),
-    pytest.param(dict(source=X, reference=R.clone().fill_(float("nan"))), AudioInputError, "reference: audio: audio contains NaN",
+    pytest.param({"source": None, "reference": R}, AudioInputError, "source: audio is None", id="voice-source-none"),
+    pytest.param({"source": X, "reference": None}, AudioInputError, "reference: audio is None", id="voice-reference-none"),
+    pytest.param({"source": X, "reference": R.clone().fill_(float("nan"))}, AudioInputError, "reference: audio: audio contains NaN",
                  id="voice-reference-nan"),
-    pytest.param(dict(source=X, reference="missing.wav"), AudioFileError, "reference: audio: audio file not found", id="voice-reference-missing"),
-    pytest.param(dict(source=X, reference=R, reference_sample_rate=0), AudioInputError, "reference: sample_rate 0 Hz",
+    pytest.param({"source": X, "reference": "missing.wav"}, AudioFileError, "reference: audio: audio file not found", id="voice-reference-missing"),
+    pytest.param({"source": X, "reference": R, "reference_sample_rate": 0}, AudioInputError, "reference: sample_rate 0 Hz",
                  id="voice-reference-rate"),
-    pytest.param(dict(source=[X, X], reference=[R, R, R]), TokenError, "3 voices for 2 sources", id="voice-batch-mismatch"),
-    pytest.param(dict(source=X, reference=R, layers=[5]), TokenError, "RVQ layer indices in [0, 2)", id="voice-layer-out-of-range"),
-    pytest.param(dict(source=X, reference=R, layers="01"), TokenError, "sequence of int", id="voice-layers-string"),
-    pytest.param(dict(source=X, reference=R, layers=[0.5]), TokenError, "sequence of int", id="voice-layers-float"),
-    pytest.param(dict(source=X, reference=R, fit="warp"), TokenError, "unknown length fit 'warp'", id="voice-unknown-fit"),
-    pytest.param(dict(source=X, reference=R, fit=lambda have, need: torch.full((need,), have)), TokenError,
+    pytest.param({"source": [X, X], "reference": [R, R, R]}, TokenError, "3 voices for 2 sources", id="voice-batch-mismatch"),
+    pytest.param({"source": X, "reference": R, "layers": [5]}, TokenError, "RVQ layer indices in [0, 2)", id="voice-layer-out-of-range"),
+    pytest.param({"source": X, "reference": R, "layers": "01"}, TokenError, "sequence of int", id="voice-layers-string"),
+    pytest.param({"source": X, "reference": R, "layers": [0.5]}, TokenError, "sequence of int", id="voice-layers-float"),
+    pytest.param({"source": X, "reference": R, "fit": "warp"}, TokenError, "unknown length fit 'warp'", id="voice-unknown-fit"),
+    pytest.param({"source": X, "reference": R, "fit": lambda have, need: torch.full((need,), have)}, TokenError,
                  "it must return 13 indices in [0, 10)", id="voice-fit-out-of-range"),
 ]
 
@@ -240,6 +257,14 @@ def _saved(tokens: HACTokens, d: Path, **override) -> Path:
         arrays = {k: data[k] for k in data.files}
     arrays.update(override)
     np.savez(d / "bad.npz", **{k: v for k, v in arrays.items() if v is not None})
+    return d / "bad.npz"
+
+
+def _packed(tokens: HACTokens, d: Path, **override) -> Path:
+    tokens.save(d / "ok.npz", packed=True)
+    with np.load(d / "ok.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez(d / "bad.npz", **(arrays | override))
     return d / "bad.npz"
 
 
@@ -271,6 +296,15 @@ LOAD_ROWS = [
     pytest.param(lambda t, d: _saved(t, d, lexical=np.zeros((2, 13), np.float32)), "expected integers", id="npz-float-ids"),
     pytest.param(lambda t, d: _saved(t, d, sample_rate=np.str_("16k")), "single number", id="npz-text-rate"),
     pytest.param(lambda t, d: _saved(t, d, vocab_names=np.array(["lexical"])), "do not pair up", id="npz-vocab-corrupt"),
+    pytest.param(lambda t, d: _saved(t, d, lexical=None, phonetic=None, acoustic=None), "holds no token stream", id="npz-no-stream"),
+    pytest.param(lambda t, d: _saved(t, d, lexical=np.zeros((2, 7), np.int64)), "one B and one T", id="npz-stream-lengths-differ"),
+    pytest.param(lambda t, d: _saved(t, d, acoustic=np.zeros((2, 13), np.int64)), "one B and one T", id="npz-acoustic-2d"),
+    pytest.param(lambda t, d: _saved(t, d, lengths=np.array([13, 40])), "beyond the streams' frames", id="npz-length-beyond-T"),
+    pytest.param(lambda t, d: _saved(t, d, sample_lengths=np.array([4000])), "must both be [B]", id="npz-sample-lengths-short"),
+    pytest.param(lambda t, d: _packed(t, d, offsets=np.array([0, 13, 16])), "do not add up to lengths", id="packed-offsets-wrong"),
+    pytest.param(lambda t, d: _packed(t, d, offsets=np.array([0, 17])), "do not add up to lengths", id="packed-offsets-short"),
+    pytest.param(lambda t, d: _packed(t, d, lexical=np.zeros(16, np.int16)), "packed lexical has shape (16,)", id="packed-stream-short"),
+    pytest.param(lambda t, d: _packed(t, d, format_version=np.int64(1)), "one B and one T", id="packed-as-format-1"),
 ]
 
 

@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from signals import chirp
 
-from hac_tokenizer import HACTokenizer
+from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.config import tiny_config
 from hac_tokenizer.dataset import (
     DatasetError,
@@ -25,12 +25,15 @@ from hac_tokenizer.dataset import (
     Settings,
     bucket_batches,
     list_items,
+    load_shard,
     plan_shards,
     read_shard,
     shard_path,
     shards_of_rank,
     tokenize_dataset,
+    write_shard,
 )
+from hac_tokenizer.errors import TokenError
 from hac_tokenizer.manifest import ManifestEntry, write_manifest
 
 SETTINGS = Settings(shard_size=2, batch_size=2, num_workers=0, progress=False)
@@ -110,6 +113,57 @@ def test_shards_hold_the_tokens_of_each_item(tmp_path: Path) -> None:
         assert stored[item.id].sample_lengths.tolist() == expected.sample_lengths.tolist()
 
 
+def test_a_shard_is_a_packed_token_file_with_item_ids(tmp_path: Path) -> None:
+    tok = tiny()
+    items = [tok.encode(chirp(n, seed=n)) for n in (1600, 3300, 640)]
+    path = tmp_path / "s.npz"
+    write_shard(path, ["a", "b", "c"], items, {"d": "audio contains NaN"})
+    shard = load_shard(path)
+    assert shard.ids == ["a", "b", "c"] and shard.failed == {"d": "audio contains NaN"}
+    batch = HACTokens.load(path)  # any token-file reader reads a shard as one batch
+    assert batch.lengths.tolist() == [5, 11, 2] and torch.equal(batch.acoustic, shard.tokens.acoustic)
+    for item_id, expected in zip(shard.ids, items):
+        got = read_shard(path)[item_id]
+        assert all(torch.equal(got.streams()[n], t) for n, t in expected.streams().items()), item_id
+        assert got.vocab_sizes == expected.vocab_sizes and got.sample_lengths.tolist() == expected.sample_lengths.tolist()
+    with np.load(path) as data:
+        assert data["format_version"] == 2 and data["offsets"].tolist() == [0, 5, 16, 18]
+        assert data["lexical"].shape == (18,) and data["lexical"].dtype == np.int16
+    write_shard(tmp_path / "empty.npz", [], [], {"e": "corrupt"})  # every item failed
+    empty = load_shard(tmp_path / "empty.npz")
+    assert empty.tokens is None and empty.items() == {} and empty.failed == {"e": "corrupt"}
+
+
+def _edited_shard(tmp_path: Path, **override) -> Path:
+    write_shard(tmp_path / "ok.npz", ["a", "b"], [tiny().encode(chirp(n)) for n in (1600, 960)], {})
+    with np.load(tmp_path / "ok.npz") as data:
+        arrays = {k: data[k] for k in data.files} | override
+    np.savez(tmp_path / "bad.npz", **{k: v for k, v in arrays.items() if v is not None})
+    return tmp_path / "bad.npz"
+
+
+@pytest.mark.parametrize(
+    ("override", "error", "fragment"),
+    [
+        ({"shard_version": None}, DatasetError, "shard_version: none"),  # a shard of the unversioned format
+        ({"shard_version": np.int64(9)}, DatasetError, "shard_version: 9"),
+        ({"ids": np.array(["a"])}, DatasetError, "1 ids for 2 tokenized items"),
+        ({"ids": np.array(["a", "a"])}, DatasetError, "ids repeat"),
+        ({"ids": np.array([1, 2])}, DatasetError, "ids is missing or not a list of strings"),
+        ({"failed_errors": None}, DatasetError, "failed_errors is missing"),
+        ({"failed_ids": np.array(["x"])}, DatasetError, "do not pair up"),
+        ({"offsets": np.array([0, 3, 8])}, TokenError, "do not add up to lengths"),
+        ({"lexical": np.zeros(8, np.float32)}, TokenError, "expected integers"),
+        ({"lengths": None}, TokenError, "lacks ['lengths']"),
+    ],
+)
+def test_a_broken_shard_is_refused_with_what_is_wrong(tmp_path: Path, override, error, fragment) -> None:
+    path = _edited_shard(tmp_path, **override)
+    with pytest.raises(error) as info:
+        load_shard(path)
+    assert fragment in str(info.value) and "bad.npz" in str(info.value)
+
+
 def test_resume_rewrites_only_missing_shards(tmp_path: Path) -> None:
     audio = make_corpus(tmp_path, 6)
     out = tmp_path / "out"
@@ -117,7 +171,7 @@ def test_resume_rewrites_only_missing_shards(tmp_path: Path) -> None:
     kept = {p: p.stat().st_mtime_ns for p in (out / "shards").glob("*.npz")}
     lost = shard_path(out, 1)
     lost.unlink()
-    half_written = lost.with_name(f".{lost.name}.12345.tmp")  # as a kill during np.savez leaves it
+    half_written = lost.with_name(f".{lost.name}.tmp")  # as a kill during np.savez leaves it
     half_written.write_bytes(b"PK")
     assert tokenize_dataset(tiny(), audio, out, SETTINGS) == [1]
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items() if p != lost)

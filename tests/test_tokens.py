@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +73,30 @@ def test_collate_refuses_mixed_models(batch):
     other.model = "another"
     with pytest.raises(TokenError, match="another model"):
         HACTokens.collate([batch[1], other])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_both_layouts_load_back_the_same_batch(batch, tmp_path, packed):
+    path = tmp_path / "t.npz"
+    batch.save(path, packed=packed)
+    loaded = HACTokens.load(path)
+    for name, t in batch.streams().items():
+        assert torch.equal(getattr(loaded, name), t), name  # PAD_ID past each length in either layout
+    assert torch.equal(loaded.lengths, batch.lengths) and torch.equal(loaded.sample_lengths, batch.sample_lengths)
+    assert (loaded.model, loaded.vocab_sizes, loaded.frame_rate) == (batch.model, batch.vocab_sizes, batch.frame_rate)
+
+
+def test_packed_layout_holds_the_valid_frames_back_to_back(batch):
+    arrays = batch.to_arrays(packed=True)
+    assert arrays["format_version"] == 2 and arrays["offsets"].tolist() == [0, 10, 13, 33]
+    assert arrays["lexical"].shape == (33,) and arrays["acoustic"].shape == (batch.acoustic.shape[1], 33)
+    assert (arrays["lexical"] >= 0).all()  # no padding stored
+    np.testing.assert_array_equal(arrays["acoustic"][:, 10:13], batch.acoustic[1, :, :3].numpy())
+    assert batch.to_arrays()["format_version"] == 1  # padded files stay readable by older versions
+
+
+def test_ids_are_stored_in_the_smallest_integer_type(batch):
+    assert batch.to_arrays()["lexical"].dtype == np.int16  # PAD_ID = -1 included
+    big = dataclasses.replace(batch, lexical=batch.lexical.clamp_min(0) + 40000)
+    assert big.to_arrays(packed=True)["lexical"].dtype == np.int32
+    assert HACTokens.from_arrays(big.to_arrays(packed=True), "x").lexical.dtype == torch.int64

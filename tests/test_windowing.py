@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -9,9 +11,9 @@ import soxr
 import torch
 from signals import chirp
 
+from hac_tokenizer.audio import FileReader
 from hac_tokenizer.errors import WindowError
 from hac_tokenizer.windowing import (
-    FileReader,
     TensorReader,
     decode_windowed,
     encode_windowed,
@@ -27,7 +29,7 @@ STREAMS = ("lexical", "phonetic", "acoustic")
 def test_kept_parts_tile_the_input_with_context(num_frames: int, window: int, overlap: int) -> None:
     windows = plan_windows(num_frames, window, overlap)
     assert windows[0].keep_start == 0 and windows[-1].keep_end == num_frames
-    for before, after in zip(windows, windows[1:]):
+    for before, after in itertools.pairwise(windows):
         assert before.keep_end == after.keep_start
     for w in windows:
         assert 0 <= w.start and w.stop <= num_frames and w.length == min(window, num_frames)

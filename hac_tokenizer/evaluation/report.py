@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .errors import require
 
 SPECTROGRAM_FFT, SPECTROGRAM_HOP = 512, 128
@@ -215,7 +216,8 @@ def write_markdown(metrics: Mapping, plots: Sequence[str], path: Path) -> None:
         lines += ["## Skipped", "", *skipped, ""]
     lines += ["## Plots", "", *(f"![{Path(p).stem}]({p})" for p in plots), ""]
     lines += ["Metric definitions: see `hac-eval --help` and the docstrings of `hac_tokenizer.evaluation`.", ""]
-    path.write_text("\n".join(lines))
+    with atomic_write(path, "w") as f:
+        f.write("\n".join(lines))
 
 
 def write_report(
@@ -224,7 +226,8 @@ def write_report(
     """Write metrics.json, the plots the metrics allow, and report.md into ``out``; returns report.md's path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
+    with atomic_write(out / "metrics.json", "w") as f:
+        f.write(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n")
     plots = []
     if _ok(metrics.get("pnmi")):
         plot_pnmi_layers(metrics["pnmi"], out / "pnmi_layers.png")

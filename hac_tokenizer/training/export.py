@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_write
 from ..checkpoint import save_checkpoint
 from ..config import HACConfig
 from ..errors import CheckpointError
@@ -32,5 +33,6 @@ def export_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, dtype: to
     model = HACModel(HACConfig.from_dict(state["model_config"]))
     model.load_state_dict(state["model"], strict=True)
     out = save_checkpoint(model.eval(), out_dir, dtype)
-    (out / RECIPE_NAME).write_text(f"# exported from {Path(run_dir).resolve()} at step {state['step']}\n{state['config']}")
+    with atomic_write(out / RECIPE_NAME, "w") as f:  # the run's name only: a path of the training machine means nothing
+        f.write(f"# exported from run {Path(run_dir).resolve().name} at step {state['step']}\n{state['config']}")
     return out

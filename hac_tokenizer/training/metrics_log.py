@@ -10,6 +10,7 @@ import csv
 import os
 from pathlib import Path
 
+from ..atomic import atomic_write
 from ..errors import ConfigError
 
 
@@ -55,10 +56,8 @@ def _truncate_after(path: Path, step: int) -> None:
     kept = [r for r in body if r and int(r[0]) <= step]
     if len(kept) == len(body):
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_write(path, "w") as f:
         csv.writer(f).writerows([header, *kept])
-    os.replace(tmp, path)
 
 
 def _tensorboard_writer(directory: Path):

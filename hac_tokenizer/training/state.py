@@ -1,9 +1,9 @@
 """Training checkpoints: everything needed to continue a run exactly where it stopped.
 
 A training state is one ``torch.save`` file holding only tensors, numbers, strings, lists and dicts, so it
-loads with ``torch.load(weights_only=True)`` (nothing is unpickled). It is written to a temporary file in
-the same directory, flushed to disk, then renamed over the previous one: a run killed mid-write leaves
-the last complete checkpoint in place.
+loads with ``torch.load(weights_only=True)`` (nothing is unpickled). It is written with
+:func:`~hac_tokenizer.atomic.atomic_write` (a temporary file in the same directory, fsynced, renamed over the
+previous one): a run killed mid-write leaves the last complete checkpoint in place.
 
 Random number generator states are stored per process: python's ``random``, numpy's global generator and
 torch's (CPU and every CUDA device), each as a tensor.
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError
 
 STATE_NAME = "state.pt"
@@ -72,13 +73,8 @@ def state_path(run_dir: str | os.PathLike) -> Path:
 def save_state(state: dict[str, Any], run_dir: str | os.PathLike) -> Path:
     """Write ``state`` to ``run_dir/state.pt`` atomically (temporary file, fsync, rename)."""
     path = state_path(run_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("wb") as f:
+    with atomic_write(path) as f:
         torch.save({"version": STATE_VERSION, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
     return path
 
 

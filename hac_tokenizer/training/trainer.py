@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError, ConfigError
 from ..manifest import read_manifest
 from ..model import HACModel
@@ -169,7 +170,8 @@ class Trainer:
         config, runtime = self.config, self.runtime
         log = MetricsLog(self.run_dir, self.step, config.tensorboard) if runtime.is_main else None
         if runtime.is_main:
-            (self.run_dir / "config.yaml").write_text(config.to_yaml())
+            with atomic_write(self.run_dir / "config.yaml", "w") as f:
+                f.write(config.to_yaml())
         batches = iter(self.loader)
         progress = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not runtime.is_main)
         self.student.train()

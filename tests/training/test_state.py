@@ -82,3 +82,4 @@ def test_an_interrupted_write_leaves_the_previous_state(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_state({"step": 2}, tmp_path)
     assert load_state(tmp_path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["state.pt"]  # the half-written temporary file is gone

@@ -6,10 +6,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 import torch
 from safetensors.torch import save_file
 
 from hac_tokenizer.audio import save_audio
+from hac_tokenizer.errors import AudioInputError
 from hac_tokenizer.manifest import Interval, ManifestEntry
 from hac_tokenizer.training.data.batch import Batch
 from hac_tokenizer.training.errors import TeacherError
@@ -53,7 +55,8 @@ def hubert_dir(tmp_path_factory) -> Path:
 def bert_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bert")
     vocab = path / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "dog", "##s"]))
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "dog", "##s"]
+    vocab.write_text("\n".join(words))
     transformers.BertTokenizer(str(vocab)).save_pretrained(path)
     config = transformers.BertConfig(
         vocab_size=10, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
@@ -209,6 +212,17 @@ def test_cache_slices_whole_utterance_features_by_clip_offset(tmp_path):
         precompute_teacher(teacher, [entry], cache_dir, {"kind": "panphon", "other": 1}, **GRID)
     with pytest.raises(TeacherError, match="no cached"):
         cached(make_batch(0.4, ids=["missing"]), num_frames=20)
+
+
+def test_cache_refuses_audio_that_encode_refuses(tmp_path):
+    """The cache reads utterances through the same reader as encode: NaN is refused, not distilled into targets."""
+    samples = 0.1 * torch.randn(8000)
+    samples[4000] = float("nan")
+    sf.write(str(tmp_path / "nan.wav"), samples.numpy(), 16000, subtype="FLOAT")
+    entry = ManifestEntry(id="nan", audio=tmp_path / "nan.wav", duration=0.5, language="en", speaker="s")
+    with pytest.raises(AudioInputError, match="nan.wav: audio contains NaN"):
+        precompute_teacher(build_teacher({"kind": "panphon"}, **GRID), [entry], tmp_path / "cache", {}, **GRID)
+    assert not list((tmp_path / "cache").glob("*.safetensors"))
 
 
 @pytest.mark.slow

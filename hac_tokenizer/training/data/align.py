@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...audio import load_audio, resample
+from ...audio import load_mono
 from ...errors import HACError
 from ...manifest import Interval, ManifestEntry
 from ..errors import AlignmentError, DataError
@@ -306,12 +306,6 @@ def _interval(start: int, duration: int, label: str, audio_seconds: float) -> In
     return Interval(round(begin, 4), round(min((start + duration) / FRAME_RATE, audio_seconds), 4), label)
 
 
-def load_mono(path: str | os.PathLike) -> np.ndarray:
-    """A file as [S] float32 at 16 kHz (channels averaged)."""
-    waveform, rate = load_audio(path)
-    return resample(waveform.mean(0, keepdim=True), rate, SAMPLE_RATE)[0].numpy()
-
-
 @dataclass
 class AlignmentReport:
     """Aligned entries, entries passed through unaligned (other languages), and drops by reason."""
@@ -374,7 +368,7 @@ def align_entries(entries: Iterable[ManifestEntry], transcripts: TranscriptSourc
         try:
             words = normalize_text(text)
             try:
-                audio = load_mono(entry.audio)
+                audio = load_mono(entry.audio, SAMPLE_RATE).numpy()
             except HACError as err:  # a missing or unreadable file is one dropped entry
                 raise AlignmentError("unreadable audio", str(err)) from err
             result = aligner.align(audio, words)

@@ -19,13 +19,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import soundfile as sf
 import torch
 from einops import rearrange
 from torch.utils.data import DataLoader, Dataset
 
-from ...audio import load_audio, resample
-from ...errors import AudioFileError
+from ...audio import read_segment
 from ...manifest import Interval, ManifestEntry
 from ..errors import DataError
 from .augment import Channel
@@ -51,22 +49,6 @@ def slice_intervals(intervals: Sequence[Interval], start: float, end: float) -> 
         for i in intervals
         if i.end > start and i.start < end
     )
-
-
-def read_segment(path, start: int, num_samples: int, sample_rate: int) -> torch.Tensor:
-    """``[num_samples]`` mono float32 from sample ``start`` at ``sample_rate``; zero-padded past the end."""
-    try:
-        info = sf.info(str(path))
-    except Exception as err:  # soundfile raises LibsndfileError or RuntimeError by format
-        raise AudioFileError(f"cannot read audio file {path}: {err}; regenerate or drop it from the manifest.") from err
-    if info.samplerate == sample_rate:
-        # read only the clip: utterances can be much longer than a clip
-        data, _ = sf.read(str(path), start=start, frames=num_samples, dtype="float32", always_2d=True)
-        audio = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))
-    else:
-        waveform, rate = load_audio(path)
-        audio = resample(waveform.mean(0, keepdim=True), rate, sample_rate)[0, start:start + num_samples]
-    return torch.nn.functional.pad(audio, (0, num_samples - audio.numel()))
 
 
 class ClipDataset(Dataset):

@@ -14,6 +14,7 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from ...atomic import atomic_write
 from ...manifest import Interval, ManifestEntry, write_manifest
 from ..errors import DataError, WordMismatchError
 from .augment import Channel, Level
@@ -74,7 +75,8 @@ def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer | Flite
     relative = Path("wavs") / spec.language / f"{spec.id}.wav"
     path = out_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16")
+    with atomic_write(path) as f:
+        sf.write(f, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
     duration = len(audio) / rate
     return ManifestEntry(
         id=spec.id, audio=path, duration=duration, language=spec.language, speaker=spec.speaker.id,

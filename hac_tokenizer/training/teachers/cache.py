@@ -21,10 +21,11 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import Tensor
 
-from ...audio import load_audio, resample
+from ...atomic import atomic_write
+from ...audio import load_mono
 from ...manifest import ManifestEntry
 from ..data.batch import Batch
 from ..errors import TeacherError
@@ -43,8 +44,7 @@ def cache_file(directory: Path, utterance_id: str) -> Path:
 
 def _utterance_batch(entry: ManifestEntry, sample_rate: int, hop_length: int) -> Batch:
     """The whole utterance as a one-item batch, mono at ``sample_rate``, zero-padded to a whole number of frames."""
-    audio, rate = load_audio(entry.audio)
-    audio = resample(audio.mean(0, keepdim=True), rate, sample_rate)  # [1, S]
+    audio = load_mono(entry.audio, sample_rate)[None]  # [1, S], read and checked as encode reads files
     audio = torch.nn.functional.pad(audio, (0, -audio.shape[-1] % hop_length))
     return Batch(
         audio=audio.unsqueeze(0), ids=[entry.id], frame_offsets=[0], words=[entry.words], phones=[entry.phones],
@@ -55,9 +55,9 @@ def _utterance_batch(entry: ManifestEntry, sample_rate: int, hop_length: int) ->
 def write_targets(directory: Path, utterance_id: str, features: Tensor, mask: Tensor) -> Path:
     """Store one utterance's ``features [T, D']`` and ``mask [T]`` atomically."""
     path = cache_file(directory, utterance_id)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({"features": features.detach().half().cpu().contiguous(), "mask": mask.bool().cpu().contiguous()}, str(tmp))
-    os.replace(tmp, path)
+    tensors = {"features": features.detach().half().cpu().contiguous(), "mask": mask.bool().cpu().contiguous()}
+    with atomic_write(path) as f:
+        f.write(save(tensors))
     return path
 
 
@@ -82,7 +82,8 @@ def precompute_teacher(
     meta_path = directory / META_FILE
     if meta_path.is_file() and json.loads(meta_path.read_text()) != meta:
         raise TeacherError(f"{directory} caches another teacher ({meta_path.read_text()}); use a new directory.")
-    meta_path.write_text(json.dumps(meta, indent=2))
+    with atomic_write(meta_path, "w") as f:
+        f.write(json.dumps(meta, indent=2))
     computed = 0
     for entry in entries:
         if cache_file(directory, entry.id).is_file():
