@@ -279,6 +279,14 @@ def tiny_config(name: str = "tiny") -> HACConfig:
     )
 
 
+def tiny_frame_config(name: str = "tiny-frame") -> HACConfig:
+    """:func:`tiny_config` on the frame-rate kinds (log-mel ConvNeXt encoder, iSTFT decoder, residual RVQ)."""
+    return dataclasses.replace(
+        tiny_config(name), encoder_kind="mel-convnext", encoder_dim=16, encoder_depth=2, decoder_kind="istft",
+        decoder_dim=16, decoder_depth=2, acoustic_input="residual",
+    )
+
+
 def small_config(name: str = "hac-mls8-small") -> HACConfig:
     """The bundled default: the paper's three streams on frame-rate parts that train on 2 CPU cores.
 

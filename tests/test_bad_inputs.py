@@ -162,20 +162,13 @@ FILE_ROWS = [
 ]
 
 
+@pytest.mark.parametrize("method", ["encode", "encode_file"])
 @pytest.mark.parametrize("make, error, fragment", FILE_ROWS)
-def test_encode_refuses_bad_files(tiny_tokenizer, tmp_path, make, error, fragment):
-    path = make(tmp_path)
-    with pytest.raises(error) as info:
-        tiny_tokenizer.encode(path)
-    assert fragment in str(info.value) and path.name in str(info.value)
-
-
-@pytest.mark.parametrize("make, error, fragment", FILE_ROWS)
-def test_encode_file_refuses_the_same_files(tiny_tokenizer, tmp_path, make, error, fragment):
+def test_encode_and_encode_file_refuse_bad_files(tiny_tokenizer, tmp_path, make, error, fragment, method):
     """encode_file reads window by window, through the same reader and checks as encode(path)."""
     path = make(tmp_path)
     with pytest.raises(error) as info:
-        tiny_tokenizer.encode_file(path)
+        getattr(tiny_tokenizer, method)(path)
     assert fragment in str(info.value) and path.name in str(info.value)
 
 

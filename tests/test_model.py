@@ -5,15 +5,16 @@ import torch
 
 import hac_tokenizer
 from hac_tokenizer import HACConfig
-from hac_tokenizer.config import tiny_config
+from hac_tokenizer.config import tiny_config, tiny_frame_config
 from hac_tokenizer.model import HACModel
 from hac_tokenizer.nn.layers import length_mask
 
 
-@pytest.fixture(scope="module")
-def model():
+@pytest.fixture(scope="module", params=[tiny_config, tiny_frame_config], ids=["dac-cnn", "frame-rate"])
+def model(request):
+    """The tiny model on each kind of encoder and decoder (the DAC CNN; the log-mel / iSTFT frame-rate pair)."""
     torch.manual_seed(0)
-    return HACModel(tiny_config()).eval()
+    return HACModel(request.param()).eval()
 
 
 def test_forward_shapes(model):
@@ -74,4 +75,4 @@ def test_quantizer_is_a_view_over_the_registered_streams(model):
     assert quantizer.content == {"lexical": model.lexical, "phonetic": model.phonetic}
     assert quantizer.streams == model.config.streams
     assert model.quantizers() == quantizer.modules()
-    assert not quantizer.residual
+    assert quantizer.residual == (model.config.acoustic_input == "residual")
