@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
 from .errors import ConfigError
 
 ENCODER_KINDS = ("dac-cnn", "mel-convnext")
@@ -182,12 +181,9 @@ class HACConfig:
                 data[key] = _build(StreamConfig, data[key], key)
         return _build(cls, data, "config")
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            with atomic_write(path, "w") as f:
-                f.write(text + "\n")
-        return text
+    def to_json(self) -> str:
+        """The config as JSON text (``checkpoint.save_checkpoint`` writes it as ``config.json``)."""
+        return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> HACConfig:

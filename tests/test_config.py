@@ -33,7 +33,7 @@ def test_dac_baseline_has_no_lexical_stream():
 
 def test_json_file_round_trip(tmp_path):
     path = tmp_path / "c.json"
-    tiny_config().to_json(path)
+    path.write_text(tiny_config().to_json())
     assert HACConfig.from_json(path) == tiny_config()
 
 
