@@ -59,8 +59,8 @@ REGISTRY: dict[str, ModelEntry] = {
     for entry in (
         ModelEntry(
             name=DEFAULT_MODEL,
-            description="small HAC trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="d4c59c40c91264ff19879e13c2177f8ba83cd801b5c3c79abafd0a72c8916ac7",
+            description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
+            sha256="7737baded71c48c76b21d620d1757aa572557d967ee4c908a1e7e5186251d4bb",
             bundled=True,
             recipe=f"training/configs/{DEFAULT_MODEL}.yaml",
         ),

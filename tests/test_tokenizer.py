@@ -160,9 +160,10 @@ def test_reduced_precision_keeps_quantizers_fp32(dtype):
 def test_fp16_tokens_agree_with_fp32_on_the_bundled_model():
     """fp16 (11 mantissa bits) keeps the trained model's tokens on all but a few frames.
 
-    Measured per stream (lexical / phonetic / acoustic) on an AMD EPYC: 99.4 / 100 / 100 % (speech_en) and
-    99.1 / 99.1 / 98.6 % (speech_fr); on real speech on an Intel Xeon (AMX): 99.8 / 99.8 / 99.7 %. Pooled
-    over both files (277 frames), 97 % leaves room for other CPUs' fp16 kernels but not for a broken cast.
+    Measured pooled over both files (277 frames) on an AMD EPYC with the frame-rate bundled model (2026-12-01):
+    lexical 100 %, phonetic 99.3 %, acoustic 97.2 % (its deeper RVQ layers quantize small residuals, where
+    rounding moves near-ties). The bounds (97 % content, 95 % acoustic) leave room for other CPUs' fp16
+    kernels but not for a broken cast, which drops agreement far below them.
     """
     from pathlib import Path
 
@@ -177,7 +178,8 @@ def test_fp16_tokens_agree_with_fp32_on_the_bundled_model():
     for name in fp32[0]:
         same = torch.cat([(low[name] == ref[name]).flatten() for low, ref in zip(fp16, fp32)])
         agreement = same.float().mean().item()
-        assert agreement >= 0.97, f"{name}: fp16 tokens agree with fp32 on only {agreement:.1%} of frames"
+        bound = 0.95 if name == "acoustic" else 0.97
+        assert agreement >= bound, f"{name}: fp16 tokens agree with fp32 on only {agreement:.1%} of frames"
 
 
 def test_from_config_full_size_builds():

@@ -39,7 +39,7 @@ class MelEncoder(nn.Module):
     def log_mel(self, x: Tensor) -> Tensor:
         """``x [B, 1, S] -> [B, 80, S / hop]`` natural-log mel magnitudes, computed in fp32."""
         magnitude = frame_stft(x.float(), self.n_fft, self.hop_length).abs()
-        return torch.einsum("mf,bft->bmt", self.filters, magnitude).clamp(min=_LOG_FLOOR).log()
+        return torch.einsum("mf,bft->bmt", self.filters.float(), magnitude).clamp(min=_LOG_FLOOR).log()
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """``mask [B, 1, S]`` marks valid samples of a padded batch (None: no padding)."""

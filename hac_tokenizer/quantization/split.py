@@ -53,7 +53,8 @@ class SplitQuantizer:
         residual = self.residual and "acoustic" in streams
         codes = {name: s.encode(z, mask) for name, s in self.content.items() if name in streams or residual}
         if "acoustic" in streams:
-            acoustic_in = z - self.embed(codes).to(z.dtype) if residual and codes else z
+            # in fp32, as the RVQ's own projection: a residual rounded to fp16 or bf16 moves codes near ties
+            acoustic_in = z.float() - self.embed(codes) if residual and codes else z
             codes["acoustic"] = self.acoustic.encode(acoustic_in)
         return {name: codes[name] for name in streams if name in codes}
 
