@@ -53,8 +53,12 @@ def main() -> None:
     ]
     for ax, title, columns, with_valid in panels:
         for column in columns:
-            if column in train[0]:
-                ax.plot(steps, smooth([r[column] for r in train], args.smooth), label=f"train {column}")
+            # a content-first stage logs mel 0 (nothing decoded): leave those rows out of the mel curve
+            rows = [r for r in train if column in r and not (column == "mel" and r[column] == 0)]
+            if rows:
+                ax.plot(
+                    [r["step"] for r in rows], smooth([r[column] for r in rows], args.smooth), label=f"train {column}"
+                )
             if with_valid and valid and column in valid[0]:
                 ax.plot([r["step"] for r in valid], [r[column] for r in valid], "o-", label=f"valid {column}")
         if columns[0].startswith("kd"):
