@@ -124,8 +124,9 @@ def test_unknown_stream_is_refused(tiny_tokenizer):
         tiny_tokenizer.encode(chirp(320), streams=("semantic",))
 
 
+@pytest.mark.parametrize("kinds", ["dac-cnn", "frame-rate"])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_reduced_precision_keeps_quantizers_fp32(dtype):
+def test_reduced_precision_keeps_quantizers_fp32(dtype, kinds):
     """What holds on every CPU: dtypes, shapes, id ranges, finite audio; bf16 encodes nothing.
 
     How many tokens match fp32 depends on the hardware's kernels (bf16 on the bundled model: ~97 % of
@@ -133,9 +134,9 @@ def test_reduced_precision_keeps_quantizers_fp32(dtype):
     by benchmarks/precision.py, not asserted here (random weights sit near ties anyway).
     """
     torch.manual_seed(0)
-    from hac_tokenizer.config import tiny_config
+    from hac_tokenizer.config import tiny_config, tiny_frame_config
 
-    tok = HACTokenizer.from_config(tiny_config())
+    tok = HACTokenizer.from_config(tiny_config() if kinds == "dac-cnn" else tiny_frame_config())
     wav = chirp(16000)
     fp32 = tok.encode(wav)
     tok.to(dtype=dtype)

@@ -66,4 +66,5 @@ class ISTFTDecoder(nn.Module):
         spectrum = torch.polar(magnitude, phase)
         audio = overlap_add(spectrum, self.n_fft, self.hop_length, mask)
         sample_mask = None if mask is None else mask.repeat_interleave(self.hop_length, dim=-1)
-        return apply_mask(audio.clamp(-1.0, 1.0), sample_mask)
+        # handed back in the model's dtype, as the CNN decoder's output is: callers allocate audio in it
+        return apply_mask(audio.clamp(-1.0, 1.0), sample_mask).to(z.dtype)
