@@ -106,7 +106,8 @@ class Trainer:
     def train_step(self, batch: Batch) -> dict[str, Tensor]:
         """One discriminator update, one generator update, codebook upkeep; returns the detached loss terms."""
         audio = batch.audio.to(self.runtime.device)  # [B, 1, S]
-        targets = self.teacher_targets(batch, audio.shape[-1] // self.student.model.config.hop_length)
+        num_frames = audio.shape[-1] // self.student.model.config.hop_length
+        targets = self.teacher_targets(batch, num_frames)
         decode = self.step >= self.config.content_steps
         with self.runtime.autocast():
             out = self.student_ddp(audio, targets, decode)
@@ -119,7 +120,7 @@ class Trainer:
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
         self.step += 1
-        frame_mask = batch.frame_mask(audio.shape[-1] // self.student.model.config.hop_length).to(audio.device)
+        frame_mask = batch.frame_mask(num_frames).to(audio.device)
         self.upkeep.observe(out.hac.quantized, frame_mask)
         if self.upkeep.due(self.step):
             self.upkeep.replace(out.hac.quantized, self.runtime, frame_mask)
