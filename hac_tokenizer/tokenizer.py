@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 import torch
 from torch import Tensor
 from torch.nn.utils import parametrize
 
-from . import hub
+from . import hub, model_card
 from .audio import AudioLike, FileReader, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
 from .errors import DeviceError, HACError, PrecisionError, StreamError
 from .model import HACModel
+from .model_card import ModelFigures
 from .nn.layers import padding_mask
 from .partial import decode_streams
 from .token_checks import check_tokens
@@ -34,6 +36,9 @@ from .windowing import (
     encode_windowed,
     window_frames,
 )
+
+if TYPE_CHECKING:  # huggingface_hub's API classes are imported only when pushing
+    from huggingface_hub import CommitInfo, HfApi
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -69,9 +74,13 @@ def _usable_device(device: torch.device | str | None) -> torch.device | None:
         raise DeviceError(f"{device!r} is not a torch device ({err}); use 'cpu', 'cuda', 'cuda:1' or 'mps'.") from err
     available = {"cuda": torch.cuda.is_available, "mps": torch.backends.mps.is_available}
     if parsed.type in available and not available[parsed.type]():
-        raise DeviceError(f"device {parsed} is not available on this machine (no {parsed.type} support found); use 'cpu'.")
+        raise DeviceError(
+            f"device {parsed} is not available on this machine (no {parsed.type} support found); use 'cpu'."
+        )
     if parsed.type == "cuda" and parsed.index is not None and parsed.index >= torch.cuda.device_count():
-        raise DeviceError(f"device {parsed} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s).")
+        raise DeviceError(
+            f"device {parsed} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)."
+        )
     return parsed
 
 
@@ -112,7 +121,9 @@ class HACTokenizer:
         directory, entry = hub.resolve(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
         )
-        verify = entry is not None and entry.sha256 is not None and (entry.bundled or revision in (None, entry.revision))
+        verify = (
+            entry is not None and entry.sha256 is not None and (entry.bundled or revision in (None, entry.revision))
+        )
         model = load_checkpoint(directory, expected_sha256=entry.sha256 if verify else None)
         name = entry.name if entry is not None else model.config.name
         return cls(model, name=name).to(device, dtype)
@@ -136,9 +147,67 @@ class HACTokenizer:
         return {name: mark(name, e) for name, e in hub.REGISTRY.items()}
 
     @_locked
-    def save_pretrained(self, directory: str | os.PathLike, dtype: torch.dtype = torch.float32) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` loadable by ``from_pretrained(directory)``."""
-        return save_checkpoint(self.model, directory, dtype)
+    def save_pretrained(
+        self, directory: str | os.PathLike, dtype: torch.dtype = torch.float32, *, figures: ModelFigures | None = None
+    ) -> Path:
+        """Write a folder loadable by ``from_pretrained(directory)`` and ready for the Hub; returns ``directory``.
+
+        Writes ``config.json`` + ``model.safetensors`` (weights in ``dtype``) and a Hub model card ``README.md``
+        (YAML metadata: ``library_name: hac-tokenizer``, tags, pipeline tag and, with figures, licence,
+        languages and the measured results; see :mod:`hac_tokenizer.model_card`). ``figures`` default to the
+        measured figures shipped for exactly these weights (the bundled model's), if any; they are copied to
+        ``figures.json``. Raises :class:`~hac_tokenizer.errors.ConfigError`, before writing anything, if
+        ``figures`` were measured on other weights.
+        """
+        if figures is None:
+            figures = model_card.bundled_figures(self.model, hub.BUNDLED_DIR, dtype)
+        card = model_card.build_card(self.model, figures, dtype)
+        save_checkpoint(self.model, directory, dtype)
+        model_card.save_card(directory, card, figures)
+        return Path(directory)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        private: bool = False,
+        commit_message: str = "Upload hac-tokenizer checkpoint",
+        revision: str | None = None,
+        create_pr: bool = False,
+        dtype: torch.dtype = torch.float32,
+        figures: ModelFigures | None = None,
+        api: HfApi | None = None,
+    ) -> CommitInfo:
+        """Upload the :meth:`save_pretrained` folder to the Hub repo ``repo_id`` in one commit; returns its ``CommitInfo``.
+
+        Creates the model repo if needed (``private`` applies only then) and the branch ``revision`` if it does
+        not exist; ``create_pr=True`` opens a pull request instead of committing to the branch. ``token``
+        defaults to the one huggingface_hub finds (``HF_TOKEN`` or a stored ``hf auth login``). ``api`` is the ``huggingface_hub.HfApi`` to talk
+        through (default ``HfApi(token=token)``; pass one to set an endpoint). The result loads back with
+        ``HACTokenizer.from_pretrained(repo_id, revision=...)``.
+        """
+        from huggingface_hub import CommitOperationAdd, HfApi
+
+        api = api if api is not None else HfApi(token=token)
+        with tempfile.TemporaryDirectory(prefix="hac-push-") as folder:
+            # Saved under the lock; the upload runs outside it, so a slow network does not stall encode calls.
+            self.save_pretrained(folder, dtype, figures=figures)
+            operations = [
+                CommitOperationAdd(path_in_repo=f.name, path_or_fileobj=f) for f in sorted(Path(folder).iterdir())
+            ]
+            api.create_repo(repo_id, token=token, private=private, repo_type="model", exist_ok=True)
+            if revision is not None:
+                api.create_branch(repo_id, branch=revision, token=token, repo_type="model", exist_ok=True)
+            return api.create_commit(
+                repo_id,
+                operations,
+                commit_message=commit_message,
+                token=token,
+                repo_type="model",
+                revision=revision,
+                create_pr=create_pr,
+            )
 
     # -- properties -----------------------------------------------------------------------------
     @property

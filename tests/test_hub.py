@@ -3,6 +3,7 @@ every call either passes ``local_files_only=True`` or runs with huggingface_hub'
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -12,7 +13,8 @@ from signals import chirp
 
 from hac_tokenizer import HACTokenizer, hub
 from hac_tokenizer.checkpoint import WEIGHTS_NAME, sha256_of
-from hac_tokenizer.errors import CheckpointError, ChecksumError, ModelNotFoundError
+from hac_tokenizer.errors import CheckpointError, ChecksumError, ConfigError, ModelNotFoundError
+from hac_tokenizer.model_card import ModelFigures
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO = "org/name"
@@ -98,7 +100,9 @@ def test_every_recipe_named_by_the_registry_exists():
 def registered(cache, monkeypatch) -> Path:
     """Registers ``org/name`` under the name ``tiny-hub`` with the sha256 of its cached weights."""
     weights = cache / "models--org--name" / "snapshots" / COMMIT / WEIGHTS_NAME
-    entry = hub.ModelEntry(name="tiny-hub", description="test", repo_id=REPO, revision=COMMIT, sha256=sha256_of(weights))
+    entry = hub.ModelEntry(
+        name="tiny-hub", description="test", repo_id=REPO, revision=COMMIT, sha256=sha256_of(weights)
+    )
     monkeypatch.setitem(hub.REGISTRY, entry.name, entry)
     return weights
 
@@ -132,3 +136,71 @@ def test_available_models_marks_the_bundled_default():
     models = HACTokenizer.available_models()
     assert set(models) == set(hub.REGISTRY)
     assert models[hub.DEFAULT_MODEL].startswith("[bundled default]")
+
+
+class RecordingHfApi(huggingface_hub.HfApi):
+    """The real ``HfApi`` with its three network calls replaced by a record of what would be sent (no Hub here)."""
+
+    def __init__(self) -> None:
+        super().__init__(token="hf_test")
+        self.calls: list[tuple[str, dict]] = []
+        self.uploaded: dict[str, bytes] = {}
+        self.declared: dict[str, tuple[int, str]] = {}  # size and sha256 the commit announces per file
+
+    def create_repo(self, repo_id: str, **kwargs) -> huggingface_hub.RepoUrl:
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+        return huggingface_hub.RepoUrl(f"https://huggingface.co/{repo_id}")
+
+    def create_branch(self, repo_id: str, **kwargs) -> None:
+        self.calls.append(("create_branch", {"repo_id": repo_id, **kwargs}))
+
+    def create_commit(self, repo_id: str, operations, **kwargs) -> huggingface_hub.CommitInfo:
+        operations = list(operations)
+        self.calls.append(("create_commit", {"repo_id": repo_id, "operations": operations, **kwargs}))
+        for op in operations:  # read now, as the upload would: the pushed folder is temporary
+            self.declared[op.path_in_repo] = (op.upload_info.size, op.upload_info.sha256.hex())
+            with op.as_file() as f:
+                self.uploaded[op.path_in_repo] = f.read()
+        url = f"https://huggingface.co/{repo_id}/commit/{'a' * 40}"
+        return huggingface_hub.CommitInfo(url, kwargs["commit_message"], "", "a" * 40)
+
+
+def test_push_to_hub_sends_one_commit_of_a_loadable_folder(tiny_tokenizer, tmp_path):
+    api = RecordingHfApi()
+    info = tiny_tokenizer.push_to_hub("org/tiny", private=True, commit_message="first", api=api, token="hf_x")
+    assert [name for name, _ in api.calls] == ["create_repo", "create_commit"]
+    repo = api.calls[0][1]
+    assert repo["private"] is True and repo["exist_ok"] is True and repo["token"] == "hf_x"
+    commit = api.calls[1][1]
+    assert commit["repo_id"] == "org/tiny" and commit["commit_message"] == "first" and commit["revision"] is None
+    assert all(isinstance(op, huggingface_hub.CommitOperationAdd) for op in commit["operations"])
+    assert sorted(api.uploaded) == ["README.md", "config.json", "model.safetensors"]
+    for name, data in api.uploaded.items():  # what the Hub would verify the upload against
+        assert api.declared[name] == (len(data), hashlib.sha256(data).hexdigest())
+    assert info.oid == "a" * 40 and info.commit_message == "first"
+
+    for name, data in api.uploaded.items():  # the repo as a download would give it
+        (tmp_path / name).write_bytes(data)
+    card = huggingface_hub.ModelCard.load(tmp_path / "README.md")
+    assert card.data.library_name == "hac-tokenizer"
+    audio = chirp(4000)
+    pushed = HACTokenizer.from_pretrained(tmp_path).encode(audio)
+    expected = tiny_tokenizer.encode(audio)
+    for stream in ("lexical", "phonetic", "acoustic"):
+        assert torch.equal(getattr(pushed, stream), getattr(expected, stream))
+
+
+def test_push_to_a_revision_creates_the_branch_first(tiny_tokenizer):
+    api = RecordingHfApi()
+    tiny_tokenizer.push_to_hub("org/tiny", revision="v2", create_pr=True, api=api)
+    assert [name for name, _ in api.calls] == ["create_repo", "create_branch", "create_commit"]
+    assert api.calls[1][1]["branch"] == "v2" and api.calls[1][1]["exist_ok"] is True
+    assert api.calls[2][1]["revision"] == "v2" and api.calls[2][1]["create_pr"] is True
+
+
+def test_push_refuses_borrowed_figures_before_any_call(tiny_tokenizer):
+    api = RecordingHfApi()
+    figures = ModelFigures.load(hub.REGISTRY[hub.DEFAULT_MODEL].directory / "figures.json")
+    with pytest.raises(ConfigError, match="would describe another model"):
+        tiny_tokenizer.push_to_hub("org/tiny", figures=figures, api=api)
+    assert api.calls == []
