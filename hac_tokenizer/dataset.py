@@ -2,14 +2,16 @@
 
 Layout of ``--out``::
 
-    plan.json              the items (id, audio, duration) and which items form each shard (fixed at the first run)
-    shards/shard-000017.npz  tokens of one shard, written atomically (temporary file + rename)
+    plan.json              the items (id, audio, duration), the shard format and which items form each shard
+                           (fixed at the first run)
+    shards/shard-000017.npz  tokens of one shard (or .parquet), written atomically (temporary file + rename)
     index-rank-0.json      shards this rank finished (rewritten atomically after each shard)
     index.json             every shard with its items, frames and failures (written once all ranks finish)
 
-A shard file is a token file (:meth:`HACTokens.save`, packed layout: the items back to back with ``offsets``)
-holding the shard's tokenized items as one batch, plus ``shard_version``, the item ``ids`` in batch order and the
-``failed_ids`` / ``failed_errors`` of the items that could not be tokenized. :func:`load_shard` checks all of it.
+The corpus is any :class:`~hac_tokenizer.sources.Source`: audio files (a path), a saved ``datasets`` dataset, a
+Lhotse CutSet. A shard file holds the shard's tokenized items, their ids and the items that could not be
+tokenized, in one schema whichever the format (npz or Parquet: :mod:`hac_tokenizer.shards`, which writes and
+checks them; :func:`load_shard` and :func:`read_shard` read either).
 
 Items are sorted by duration and cut into shards of ``shard_size``, so a shard, and every batch in it,
 holds items of similar length (little padding). Shard ``s`` belongs to rank ``s % world_size``; under
@@ -27,37 +29,35 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .atomic import atomic_write
-from .audio import AudioFile, list_audio_files, to_mono_items
-from .errors import AudioFileError, DatasetError, HACError
-from .manifest import read_manifest
+from .errors import DatasetError, HACError
+from .shards import SHARD_FORMATS, Shard, load_shard, read_shard, write_shard
+from .sources import Item, Source, as_source, list_items
 from .tokenizer import HACTokenizer
-from .tokens import HACTokens, read_npz
+from .tokens import HACTokens
+
+__all__ = [  # the shard and item names stay importable from here, where tokenize-dataset's users look
+    "DatasetError", "Item", "Rank", "Settings", "Shard", "bucket_batches", "list_items", "load_shard",
+    "plan_shards", "read_shard", "shard_path", "shards_of_rank", "tokenize_dataset", "write_shard",
+]
 
 PLAN_VERSION = 1
-SHARD_VERSION = 1
-_SHARD_NAMES = ("ids", "failed_ids", "failed_errors")  # the shard's own arrays, beside the token file's
 log = logging.getLogger("hac_tokenizer")
 
 
 @dataclass(frozen=True)
-class Item:
-    id: str
-    audio: str  # absolute path
-    duration: float  # seconds, for length bucketing
-
-
-@dataclass(frozen=True)
 class Settings:
-    """How to tokenize: batching, windows, workers. Saved nowhere; may change between resumed runs."""
+    """How to tokenize: batching, windows, workers. Saved nowhere; may change between resumed runs, except
+    ``shard_size`` and ``shard_format``, which the first run's plan fixes (``shard_format`` None: the plan's,
+    npz for a new run)."""
 
     shard_size: int = 256
+    shard_format: str | None = None
     batch_size: int = 16
     batch_seconds: float = 320.0  # padded audio per batch: bounds memory whatever the items' lengths
     num_workers: int = 2
@@ -75,35 +75,7 @@ class Rank:
     local_rank: int = 0
 
 
-# -- listing and planning -------------------------------------------------------------------------
-def list_items(source: str | os.PathLike) -> list[Item]:
-    """Items of a JSONL manifest (``.jsonl``/``.json``) or of every audio file under a directory."""
-    source = Path(source)
-    if source.is_file() and source.suffix in (".jsonl", ".json"):
-        items = [Item(e.id, str(e.audio.resolve()), e.duration) for e in read_manifest(source)]
-    elif source.is_dir():
-        items = [
-            Item(path.relative_to(source).with_suffix("").as_posix(), str(path.resolve()), _duration(path))
-            for path in list_audio_files(source)
-        ]
-    else:
-        raise DatasetError(f"{source} is neither a JSONL manifest nor a directory of audio files.")
-    if not items:
-        raise DatasetError(f"{source} lists no audio items.")
-    ids = [item.id for item in items]
-    if len(set(ids)) != len(ids):
-        duplicate = next(i for i in ids if ids.count(i) > 1)
-        raise DatasetError(f"item id {duplicate!r} appears more than once in {source}; ids must be unique.")
-    return items
-
-
-def _duration(path: Path) -> float:
-    try:
-        return AudioFile(path).duration
-    except AudioFileError:  # unreadable: sort it anywhere; the worker reports the real error for that item
-        return 0.0
-
-
+# -- planning -------------------------------------------------------------------------------------
 def plan_shards(items: list[Item], shard_size: int) -> list[list[int]]:
     """Indices of ``items`` per shard: sorted by (duration, id), cut every ``shard_size``."""
     if shard_size < 1:
@@ -116,14 +88,17 @@ def shards_of_rank(num_shards: int, rank: Rank) -> list[int]:
     return list(range(rank.rank, num_shards, rank.world_size))
 
 
-def load_or_create_plan(out: Path, source: str | os.PathLike, shard_size: int, rank: Rank) -> dict:
+def load_or_create_plan(out: Path, source: Source, settings: Settings, rank: Rank) -> dict:
     """The run's plan: created by rank 0 on the first run, read back by everyone (and on resume)."""
     path = out / "plan.json"
+    if settings.shard_format not in (None, *SHARD_FORMATS):
+        raise DatasetError(f"shard format {settings.shard_format!r} is not one of {', '.join(SHARD_FORMATS)}.")
     if rank.rank == 0 and not path.exists():
         items = list_items(source)
         plan = {
-            "version": PLAN_VERSION, "source": str(Path(source).resolve()), "shard_size": shard_size,
-            "items": [asdict(item) for item in items], "shards": plan_shards(items, shard_size),
+            "version": PLAN_VERSION, "source": source.key, "shard_size": settings.shard_size,
+            "format": settings.shard_format or "npz", "items": [asdict(item) for item in items],
+            "shards": plan_shards(items, settings.shard_size),
         }
         _write_json(path, plan)
     _barrier(rank)
@@ -133,27 +108,33 @@ def load_or_create_plan(out: Path, source: str | os.PathLike, shard_size: int, r
         raise DatasetError(f"{path} is unreadable ({err}); delete {out} to start the run over.") from err
     if not isinstance(plan, dict):
         raise DatasetError(f"{path} is not a tokenize-dataset plan; delete {out} to start the run over.")
-    if plan.get("version") != PLAN_VERSION or plan.get("source") != str(Path(source).resolve()):
+    if plan.get("version") != PLAN_VERSION or plan.get("source") != source.key:
         raise DatasetError(
             f"{out} holds the plan of another run ({plan.get('source')}); pass a new --out directory, "
             "or the same source to resume."
+        )
+    plan.setdefault("format", "npz")  # plans written before Parquet shards existed
+    if settings.shard_format not in (None, plan["format"]):
+        raise DatasetError(
+            f"{out} holds a run writing {plan['format']} shards; resume it with --format {plan['format']}, "
+            f"or pass a new --out directory for {settings.shard_format} shards."
         )
     return plan
 
 
 # -- audio loading in DataLoader workers -----------------------------------------------------------
 class AudioItems(Dataset):
-    """``[i] -> (i, waveform [S] at the model rate)``, or ``(i, message)`` for an unusable file."""
+    """``[i] -> (i, waveform [S] at the model rate)``, or ``(i, message)`` for an unusable item."""
 
-    def __init__(self, items: list[Item], sample_rate: int) -> None:
-        self.items, self.sample_rate = items, sample_rate
+    def __init__(self, source: Source, items: list[Item], sample_rate: int) -> None:
+        self.source, self.items, self.sample_rate = source, items, sample_rate
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, index: int) -> tuple[int, torch.Tensor | str]:
         try:
-            return index, to_mono_items(self.items[index].audio, None, self.sample_rate)[0]
+            return index, self.source.load(self.items[index], self.sample_rate)
         except HACError as err:
             return index, str(err)
 
@@ -176,71 +157,8 @@ def bucket_batches(shard: list[int], items: list[Item], batch_size: int, batch_s
 
 
 # -- shard files ------------------------------------------------------------------------------------
-def shard_path(out: Path, shard: int) -> Path:
-    return out / "shards" / f"shard-{shard:06d}.npz"
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One shard file: its items' ``ids``, their ``tokens`` as one batch in that order (None when every item
-    failed), and ``failed`` (item id -> why it could not be tokenized)."""
-
-    ids: list[str]
-    tokens: HACTokens | None
-    failed: dict[str, str]
-
-    def items(self) -> dict[str, HACTokens]:
-        """Item id -> its ``HACTokens`` (B = 1, no padding)."""
-        return {} if self.tokens is None else dict(zip(self.ids, self.tokens.unbatch()))
-
-
-def write_shard(path: Path, ids: list[str], tokens: list[HACTokens], failed: dict[str, str]) -> None:
-    """Items' tokens (B = 1 each, in ``ids`` order) as one packed token file with the shard's ids; atomic."""
-    arrays = HACTokens.collate(tokens).to_arrays(packed=True) if tokens else {}
-    arrays |= {
-        "shard_version": np.int64(SHARD_VERSION),
-        "ids": np.array(ids, dtype=np.str_),
-        "failed_ids": np.array(list(failed), dtype=np.str_),
-        "failed_errors": np.array(list(failed.values()), dtype=np.str_),
-    }
-    with atomic_write(path) as f:
-        np.savez(f, **arrays)
-
-
-def load_shard(path: str | os.PathLike) -> Shard:
-    """Read and check a shard file written by :func:`write_shard`.
-
-    Raises :class:`DatasetError` for a file that is not a shard of this version or whose ids do not match its
-    tokens, and :class:`~hac_tokenizer.errors.TokenError` for tokens that fail the token file's checks.
-    """
-    arrays = read_npz(path)
-    version = arrays.get("shard_version")
-    if version is None or version.ndim != 0 or version.dtype.kind not in "iu" or int(version) != SHARD_VERSION:
-        found = "none" if version is None else version.tolist()
-        raise DatasetError(
-            f"{path} is not a tokenize-dataset shard of version {SHARD_VERSION} (shard_version: {found}); "
-            "delete the shard to have it tokenized again, or read it with the hac-tokenizer that wrote it."
-        )
-    names = {}
-    for key in _SHARD_NAMES:
-        value = arrays.get(key)
-        if value is None or value.ndim != 1 or (value.size and value.dtype.kind != "U"):
-            raise DatasetError(f"{path}: {key} is missing or not a list of strings; the shard is corrupt.")
-        names[key] = value.tolist()
-    ids = names["ids"]
-    if len(names["failed_ids"]) != len(names["failed_errors"]) or len(set(ids)) != len(ids):
-        raise DatasetError(f"{path}: failed_ids and failed_errors do not pair up, or ids repeat; the shard is corrupt.")
-    tokens = HACTokens.from_arrays(arrays, path) if ids else None
-    if tokens is not None and tokens.batch_size != len(ids):
-        raise DatasetError(f"{path}: {len(ids)} ids for {tokens.batch_size} tokenized items; the shard is corrupt.")
-    if tokens is None and "lengths" in arrays:
-        raise DatasetError(f"{path}: tokens without item ids; the shard is corrupt.")
-    return Shard(ids, tokens, dict(zip(names["failed_ids"], names["failed_errors"])))
-
-
-def read_shard(path: str | os.PathLike) -> dict[str, HACTokens]:
-    """Item id -> its ``HACTokens`` (B = 1), from a shard file written by :func:`write_shard` (checked)."""
-    return load_shard(path).items()
+def shard_path(out: Path, shard: int, fmt: str = "npz") -> Path:
+    return out / "shards" / f"shard-{shard:06d}.{fmt}"
 
 
 def _write_json(path: Path, payload: dict) -> None:
@@ -268,7 +186,7 @@ def _encode_batch(tok: HACTokenizer, waveforms: list[torch.Tensor], settings: Se
 
 def tokenize_dataset(
     tok: HACTokenizer,
-    source: str | os.PathLike,
+    source: str | os.PathLike | Source,
     out: str | os.PathLike,
     settings: Settings = Settings(),
     rank: Rank = Rank(),
@@ -276,20 +194,21 @@ def tokenize_dataset(
 ) -> list[int]:
     """Tokenize this rank's pending shards of ``source`` into ``out``; returns the shards it wrote.
 
+    ``source``: a :class:`~hac_tokenizer.sources.Source`, or the path of a JSONL manifest or audio directory.
     Call on every rank (``torch.distributed`` initialised when ``world_size > 1``); rank 0 writes
     ``index.json`` once all ranks are done. ``on_shard_written(shard)`` runs after each shard file lands.
     """
-    out = Path(out)
-    plan = load_or_create_plan(out, source, settings.shard_size, rank)
-    items = [Item(**row) for row in plan["items"]]
+    out, source = Path(out), as_source(source)
+    plan = load_or_create_plan(out, source, settings, rank)
+    items, fmt = [Item(**row) for row in plan["items"]], plan["format"]
     # a half-written shard of a killed run is a hidden temporary file that writing the shard again replaces
-    pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s).exists()]
+    pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s, fmt).exists()]
     batches = [
         (shard, batch) for shard in pending
         for batch in bucket_batches(plan["shards"][shard], items, settings.batch_size, settings.batch_seconds)
     ]
     loader = DataLoader(
-        AudioItems(items, tok.sample_rate), batch_sampler=[b for _, b in batches], collate_fn=_as_list,
+        AudioItems(source, items, tok.sample_rate), batch_sampler=[b for _, b in batches], collate_fn=_as_list,
         num_workers=settings.num_workers, persistent_workers=False,
     )
     remaining = {shard: len(plan["shards"][shard]) for shard in pending}
@@ -305,7 +224,7 @@ def tokenize_dataset(
             remaining[shard] -= len(loaded)
             bar.update(len(loaded))
             if remaining[shard] == 0:
-                _finish_shard(out, shard, plan["shards"][shard], items, done.pop(shard))
+                _finish_shard(shard_path(out, shard, fmt), plan["shards"][shard], items, done.pop(shard))
                 written.append(shard)
                 _write_json(out / f"index-rank-{rank.rank}.json", {"rank": rank.rank, "shards_written": written})
                 if on_shard_written is not None:
@@ -343,17 +262,17 @@ def _log_failures(results: dict[str, HACTokens | str], fail_fast: bool) -> None:
             log.warning("skipped %s: %s", item_id, result)
 
 
-def _finish_shard(out: Path, shard: int, members: list[int], items: list[Item], results: dict) -> None:
+def _finish_shard(path: Path, members: list[int], items: list[Item], results: dict) -> None:
     ids = [items[i].id for i in members if not isinstance(results[items[i].id], str)]
     failed = {items[i].id: results[items[i].id] for i in members if isinstance(results[items[i].id], str)}
-    write_shard(shard_path(out, shard), ids, [results[i] for i in ids], failed)
+    write_shard(path, ids, [results[i] for i in ids], failed)
 
 
 def write_index(out: Path, plan: dict) -> dict:
     """``index.json``: per shard its file, item ids, frames and failures; ``complete`` once all exist."""
     shards = []
     for shard in range(len(plan["shards"])):
-        path = shard_path(out, shard)
+        path = shard_path(out, shard, plan["format"])
         if not path.exists():
             continue
         content = load_shard(path)
@@ -361,7 +280,7 @@ def write_index(out: Path, plan: dict) -> dict:
         shards.append({"shard": shard, "file": str(path.relative_to(out)), "ids": content.ids, "frames": frames,
                        "failed": content.failed})
     index = {
-        "complete": len(shards) == len(plan["shards"]), "num_shards": len(plan["shards"]),
+        "complete": len(shards) == len(plan["shards"]), "format": plan["format"], "num_shards": len(plan["shards"]),
         "num_items": sum(len(s["ids"]) for s in shards),
         "num_failed": sum(len(s["failed"]) for s in shards), "shards": shards,
     }
@@ -369,7 +288,7 @@ def write_index(out: Path, plan: dict) -> dict:
     return index
 
 
-def run_from_env(tok_factory: Callable[[str], HACTokenizer], source: str, out: str, device: str,
+def run_from_env(tok_factory: Callable[[str], HACTokenizer], source: str | Source, out: str, device: str,
                  settings: Settings) -> list[int]:
     """Entry point for the CLI: joins the process group ``torchrun`` describes, picks this rank's device."""
     rank = rank_from_env()
