@@ -27,6 +27,7 @@ import torch
 
 from .audio import AudioFile, list_audio_files, to_mono_items
 from .errors import AudioFileError, AudioInputError, DatasetError
+from .lhotse_cuts import read_cuts
 from .manifest import read_manifest
 
 
@@ -255,18 +256,3 @@ class LhotseSource(Source):
                 "sources (lhotse resolves relative paths from the working directory)."
             ) from err
         return to_mono_items([samples], int(cut.sampling_rate), sample_rate)[0]
-
-
-def read_cuts(path: str | os.PathLike):
-    """A Lhotse CutSet manifest, in memory; :class:`DatasetError` when lhotse is missing or the file is not one."""
-    try:
-        from lhotse import CutSet
-    except ImportError as err:
-        raise DatasetError('Lhotse manifests need the lhotse package: pip install "hac-tokenizer[data]".') from err
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"Lhotse manifest not found: {path}")
-    try:
-        return CutSet.from_file(path).to_eager()  # a lazy CutSet cannot be indexed by cut id
-    except Exception as err:  # lhotse raises ValueError, KeyError or JSON errors by file kind
-        raise DatasetError(f"{path} is not a Lhotse CutSet manifest ({type(err).__name__}: {err}).") from err
