@@ -8,6 +8,7 @@ Examples::
     hac-prepare-data recordings --root /usr/share/ktuberling/sounds --languages en fr de --out data/real.jsonl
     hac-prepare-data synthetic --out data/synth --hours 0.2 --seed 0 --workers 2
     hac-prepare-data align --manifest data/real.jsonl --transcripts ktuberling --out data/real_aligned.jsonl
+    hac-prepare-data from-lhotse cuts.jsonl.gz --out data/lhotse.jsonl --split train
 
 Exit status: 0 when every item was written; 1 when some items failed (their audio is missing or unreadable:
 they are listed on stderr, the manifest holds the rest); 2 on a usage or input error.
@@ -72,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     align.add_argument("--min-frame-score", type=float, default=None,
                        help="drop alignments whose acoustic score per frame is lower (default -22)")
 
+    cuts = commands.add_parser("from-lhotse", help="a Lhotse CutSet with supervisions (text; word/phone alignments "
+                               "if present) -> manifest; needs lhotse")
+    cuts.add_argument("cuts", type=Path, help="CutSet manifest (cuts.jsonl or cuts.jsonl.gz)")
+    cuts.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
+    cuts.add_argument("--audio-dir", type=Path, default=None,
+                      help="where the audio of cuts that are not a whole file is written as wav "
+                      "(default: <out without .jsonl>_audio/)")
+    cuts.add_argument("--language", default=None, help="language of every entry (default: the supervisions')")
+    cuts.add_argument("--split", default=None, help="split of every entry, e.g. train")
+
     synth = commands.add_parser("synthetic", help="eSpeak NG speech in the 8 MLS languages with exact timings")
     defaults = SyntheticCorpusConfig()
     synth.add_argument("--out", type=Path, required=True, help="directory for wavs/ and manifest.jsonl")
@@ -119,6 +130,17 @@ def _align(args: argparse.Namespace) -> int:
     return _exit_status(report.failed)
 
 
+def _from_lhotse(args: argparse.Namespace) -> int:
+    from ...lhotse_cuts import read_cuts
+    from .from_lhotse import entries_from_cuts
+
+    audio_dir = args.audio_dir or args.out.with_name(f"{args.out.stem}_audio")
+    result = entries_from_cuts(read_cuts(args.cuts), audio_dir, args.language, args.split)
+    write_manifest(args.out, result.entries)
+    print(f"{args.out}: {result.summary()}" + (f"; cut audio in {audio_dir}" if result.written else ""))
+    return _exit_status(result.failed)
+
+
 def run(args: argparse.Namespace) -> int:
     """Do the command; returns the exit status (0, or 1 when some items failed)."""
     if args.command == "librispeech":
@@ -131,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         return _write(prepare_recordings(args.root, args.languages), args.out)
     if args.command == "align":
         return _align(args)
+    if args.command == "from-lhotse":
+        return _from_lhotse(args)
     config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
                                    vocab_size=args.vocab_size, augment_probability=args.augment_probability,
                                    speed_probability=args.speed_probability, flite_share=args.flite_share)
