@@ -1,5 +1,8 @@
 """The hac-tokenizer command: encode audio files to token npz, decode them back, convert a voice, describe a model.
 
+Each command says on stdout where its outputs went; long ones show a progress bar on stderr; -q/--quiet
+silences both (warnings and errors are still printed).
+
 Exit status: 0 when everything was done; 1 when some files failed (each is listed on stderr, the rest were
 done); 2 on a usage or input error, found before any work where it can be (nothing is written then).
 """
@@ -12,13 +15,17 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from .audio import list_audio_files, output_format, save_audio
-from .errors import HACError, OutputPathError, PrecisionError
+from .errors import DatasetError, HACError, OutputPathError, PrecisionError
 from .tokenizer import HACTokenizer
 from .tokens import HACTokens
+
+if TYPE_CHECKING:
+    from .sources import Source
 
 log = logging.getLogger("hac_tokenizer")
 
@@ -99,7 +106,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         if not (args.skip_existing and target.exists()):
             tok.encode(path).save(target)
 
-    return _run_bulk(args, jobs, "encode", encode_one)
+    return _run_bulk(args, jobs, "encode", encode_one, out)
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -109,7 +116,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
         raise HACError(f"no .npz token files found in {', '.join(args.inputs)}.")
     jobs = _plan(found, out, ".wav")
     tok = _load(args)
-    written: dict[str, Path] = {}  # a batch file a.npz writes a_0.wav, a_1.wav: a token file a_0.npz must not replace it
+    written: dict[
+        str, Path
+    ] = {}  # a batch file a.npz writes a_0.wav, a_1.wav: a token file a_0.npz must not replace it
 
     def decode_one(root: Path, path: Path) -> None:
         audio = tok.decode(HACTokens.load(path))
@@ -126,10 +135,12 @@ def cmd_decode(args: argparse.Namespace) -> int:
             written[_output_key(target)] = path
             audio.save(target, index=i)
 
-    return _run_bulk(args, jobs, "decode", decode_one)
+    return _run_bulk(args, jobs, "decode", decode_one, out)
 
 
-def _run_bulk(args: argparse.Namespace, jobs: list[tuple[Path, Path]], desc: str, work: Callable[[Path, Path], None]) -> int:
+def _run_bulk(
+    args: argparse.Namespace, jobs: list[tuple[Path, Path]], desc: str, work: Callable[[Path, Path], None], out: Path
+) -> int:
     """Run ``work(root, path)`` on every job with a progress bar; failures are skipped and reported."""
     failures: list = []
     for root, path in tqdm(jobs, desc=desc, unit="file", disable=args.quiet):
@@ -137,7 +148,14 @@ def _run_bulk(args: argparse.Namespace, jobs: list[tuple[Path, Path]], desc: str
             work(root, path)
         except Exception as err:  # noqa: BLE001 - one bad file must not end a long bulk run; see _skip_or_raise
             _skip_or_raise(args, path, err, failures)
+    _say(args, f"{desc}: {len(jobs) - len(failures)} of {len(jobs)} inputs done, outputs in {out}")
     return _report(len(jobs), failures)
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    """Where the outputs went, on stdout, unless ``--quiet``."""
+    if not args.quiet:
+        print(message)
 
 
 def _skip_or_raise(args: argparse.Namespace, path: Path, err: Exception, failures: list) -> None:
@@ -196,16 +214,49 @@ def cmd_convert_voice(args: argparse.Namespace) -> int:
     tok = _load(args)
     audio = tok.convert_voice(args.source, args.reference, layers=args.layers, fit=args.fit)
     save_audio(args.out, audio.unbatch()[0], audio.sample_rate)
+    _say(args, f"convert-voice: wrote {args.out}")
     return 0
+
+
+def _dataset_source(args: argparse.Namespace) -> Source:
+    """The corpus: exactly one of SOURCE, --hf-dataset and --lhotse-cuts."""
+    from .sources import FileSource, HFDatasetSource, LhotseSource
+
+    given = [
+        name
+        for name, value in (
+            ("SOURCE", args.source),
+            ("--hf-dataset", args.hf_dataset),
+            ("--lhotse-cuts", args.lhotse_cuts),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise DatasetError(
+            f"tokenize-dataset reads one corpus, got {' and '.join(given) or 'none'}: pass a manifest or audio "
+            "directory as SOURCE, or --hf-dataset DIR, or --lhotse-cuts FILE."
+        )
+    if args.hf_dataset is not None:
+        return HFDatasetSource(args.hf_dataset, args.audio_column, args.id_column)
+    if args.lhotse_cuts is not None:
+        return LhotseSource(args.lhotse_cuts)
+    return FileSource(args.source)
 
 
 def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
     from .dataset import Settings, rank_from_env, run_from_env
 
+    source = _dataset_source(args)
     settings = Settings(
-        shard_size=args.shard_size, batch_size=args.batch_size, batch_seconds=args.batch_seconds,
-        num_workers=args.workers, streams=tuple(args.streams) if args.streams else None,
-        window_seconds=args.window_seconds, overlap_seconds=args.overlap_seconds, progress=not args.quiet,
+        shard_size=args.shard_size,
+        shard_format=args.format,
+        batch_size=args.batch_size,
+        batch_seconds=args.batch_seconds,
+        num_workers=args.workers,
+        streams=tuple(args.streams) if args.streams else None,
+        window_seconds=args.window_seconds,
+        overlap_seconds=args.overlap_seconds,
+        progress=not args.quiet,
         fail_fast=args.fail_fast,
     )
 
@@ -213,20 +264,18 @@ def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
         args.device = device
         return _load(args)
 
-    run_from_env(load_on, args.source, args.out, args.device, settings)
+    run_from_env(load_on, source, args.out, args.device, settings)
     if rank_from_env().rank != 0:
         return 0  # rank 0 wrote index.json after every rank finished, and reports for all
-    index = json.loads((Path(args.out) / "index.json").read_text())
+    index_path = Path(args.out) / "index.json"
+    index = json.loads(index_path.read_text())
     failures = [(item_id, error) for shard in index["shards"] for item_id, error in shard["failed"].items()]
+    _say(
+        args,
+        f"tokenize-dataset: {index['num_items']} items in {len(index['shards'])} {index['format']} shards "
+        f"under {Path(args.out) / 'shards'}; index: {index_path}",
+    )
     return _report(index["num_items"] + index["num_failed"], failures)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import DemoApp, serve
-
-    app = DemoApp(_load(args), max_upload_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
-    serve(app, args.host, args.port)
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     def bulk_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("-o", "--out", required=True, help="output directory (mirrors input directories)")
         p.add_argument("--fail-fast", action="store_true", help="stop at the first bad file instead of skipping it")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary of the outputs")
 
     enc = sub.add_parser("encode", help="audio files or directories -> one .npz of tokens per file")
     enc.add_argument("inputs", nargs="+")
@@ -262,17 +311,42 @@ def build_parser() -> argparse.ArgumentParser:
     vc.add_argument("source", help="audio file whose words and phones are kept")
     vc.add_argument("reference", help="audio file of the target voice (any length: looped or cropped)")
     vc.add_argument("-o", "--out", required=True, help="output audio file: .wav, .flac, .aiff or .au (16-bit PCM)")
-    vc.add_argument("--layers", type=int, nargs="+", default=None, help="RVQ layers to take from the reference (0 = coarsest; default all)")
-    vc.add_argument("--fit", default="loop", choices=("loop", "stretch"), help="how the reference is fitted to the source's length")
+    vc.add_argument(
+        "--layers",
+        type=int,
+        nargs="+",
+        default=None,
+        help="RVQ layers to take from the reference (0 = coarsest; default all)",
+    )
+    vc.add_argument(
+        "--fit", default="loop", choices=("loop", "stretch"), help="how the reference is fitted to the source's length"
+    )
+    vc.add_argument("-q", "--quiet", action="store_true", help="do not print where the output went")
     model_args(vc)
     vc.set_defaults(func=cmd_convert_voice)
 
     ds = sub.add_parser(
         "tokenize-dataset",
-        help="a manifest or audio directory -> token shards + index.json (torchrun for many GPUs; resumable)",
+        help="a manifest, audio directory, saved datasets dataset or Lhotse CutSet -> token shards + index.json "
+        "(torchrun for many GPUs; resumable)",
     )
-    ds.add_argument("source", help="JSONL manifest (hac_tokenizer.manifest) or a directory of audio files")
-    ds.add_argument("-o", "--out", required=True, help="output directory: plan.json, shards/*.npz, index.json")
+    ds.add_argument("source", nargs="?", help="JSONL manifest (hac_tokenizer.manifest) or a directory of audio files")
+    ds.add_argument("--hf-dataset", metavar="DIR", help="instead of SOURCE: a datasets dataset saved by save_to_disk")
+    ds.add_argument(
+        "--audio-column", default="audio", help="its audio column (datasets.Audio, or array + sampling_rate)"
+    )
+    ds.add_argument("--id-column", default=None, help="its column of item ids (default: row numbers)")
+    ds.add_argument(
+        "--lhotse-cuts", metavar="FILE", help="instead of SOURCE: a Lhotse CutSet (cuts.jsonl[.gz]); ids are cut ids"
+    )
+    ds.add_argument("-o", "--out", required=True, help="output directory: plan.json, shards/*.npz|parquet, index.json")
+    ds.add_argument(
+        "--format",
+        choices=("npz", "parquet"),
+        default=None,
+        help="shard files: npz (packed token files) or parquet (one row per item); default npz, or the "
+        "format of the run being resumed",
+    )
     ds.add_argument("--shard-size", type=int, default=256, help="items per shard file (the unit of resume)")
     ds.add_argument("--batch-size", type=int, default=16, help="most items per forward pass")
     ds.add_argument("--batch-seconds", type=float, default=320.0, help="most padded audio seconds per batch")
@@ -281,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--window-seconds", type=float, default=30.0, help="longer items are encoded in windows")
     ds.add_argument("--overlap-seconds", type=float, default=5.0, help="overlap of consecutive windows")
     ds.add_argument("--fail-fast", action="store_true", help="stop at the first unusable item instead of recording it")
-    ds.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ds.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary of the outputs")
     model_args(ds)
     ds.set_defaults(func=cmd_tokenize_dataset)
 
@@ -289,17 +363,6 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--list", action="store_true", help="list the registry's models instead")
     model_args(info)
     info.set_defaults(func=cmd_info)
-
-    from .demo import server as demo_server
-
-    demo = sub.add_parser("demo", help="serve a local web page: upload or record speech, see and hear its tokens")
-    demo.add_argument("--host", default=demo_server.DEFAULT_HOST, help="listen address (default: this machine only)")
-    demo.add_argument("--port", type=int, default=demo_server.DEFAULT_PORT, help="port to listen on (0: any free port)")
-    max_mb = demo_server.DEFAULT_MAX_UPLOAD_BYTES / 2**20
-    demo.add_argument("--max-upload-mb", type=float, default=max_mb, help="largest request body accepted, MB")
-    demo.add_argument("--max-seconds", type=float, default=demo_server.DEFAULT_MAX_SECONDS, help="longest audio, s")
-    model_args(demo)
-    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -42,8 +42,20 @@ from .tokenizer import HACTokenizer
 from .tokens import HACTokens
 
 __all__ = [  # the shard and item names stay importable from here, where tokenize-dataset's users look
-    "DatasetError", "Item", "Rank", "Settings", "Shard", "bucket_batches", "list_items", "load_shard",
-    "plan_shards", "read_shard", "shard_path", "shards_of_rank", "tokenize_dataset", "write_shard",
+    "DatasetError",
+    "Item",
+    "Rank",
+    "Settings",
+    "Shard",
+    "bucket_batches",
+    "list_items",
+    "load_shard",
+    "plan_shards",
+    "read_shard",
+    "shard_path",
+    "shards_of_rank",
+    "tokenize_dataset",
+    "write_shard",
 ]
 
 PLAN_VERSION = 1
@@ -96,8 +108,11 @@ def load_or_create_plan(out: Path, source: Source, settings: Settings, rank: Ran
     if rank.rank == 0 and not path.exists():
         items = list_items(source)
         plan = {
-            "version": PLAN_VERSION, "source": source.key, "shard_size": settings.shard_size,
-            "format": settings.shard_format or "npz", "items": [asdict(item) for item in items],
+            "version": PLAN_VERSION,
+            "source": source.key,
+            "shard_size": settings.shard_size,
+            "format": settings.shard_format or "npz",
+            "items": [asdict(item) for item in items],
             "shards": plan_shards(items, settings.shard_size),
         }
         _write_json(path, plan)
@@ -179,8 +194,11 @@ def _barrier(rank: Rank) -> None:
 
 
 def _encode_batch(tok: HACTokenizer, waveforms: list[torch.Tensor], settings: Settings) -> list[HACTokens]:
-    options = {"streams": settings.streams, "window_seconds": settings.window_seconds,
-               "overlap_seconds": settings.overlap_seconds}
+    options = {
+        "streams": settings.streams,
+        "window_seconds": settings.window_seconds,
+        "overlap_seconds": settings.overlap_seconds,
+    }
     return [t.to("cpu") for t in tok.encode(waveforms, **options).unbatch()]
 
 
@@ -204,19 +222,24 @@ def tokenize_dataset(
     # a half-written shard of a killed run is a hidden temporary file that writing the shard again replaces
     pending = [s for s in shards_of_rank(len(plan["shards"]), rank) if not shard_path(out, s, fmt).exists()]
     batches = [
-        (shard, batch) for shard in pending
+        (shard, batch)
+        for shard in pending
         for batch in bucket_batches(plan["shards"][shard], items, settings.batch_size, settings.batch_seconds)
     ]
     loader = DataLoader(
-        AudioItems(source, items, tok.sample_rate), batch_sampler=[b for _, b in batches], collate_fn=_as_list,
-        num_workers=settings.num_workers, persistent_workers=False,
+        AudioItems(source, items, tok.sample_rate),
+        batch_sampler=[b for _, b in batches],
+        collate_fn=_as_list,
+        num_workers=settings.num_workers,
+        persistent_workers=False,
     )
     remaining = {shard: len(plan["shards"][shard]) for shard in pending}
     done: dict[int, dict[str, HACTokens | str]] = {shard: {} for shard in pending}
     written = []
     total = sum(remaining.values())
-    with tqdm(total=total, desc=f"rank {rank.rank}", unit="item", disable=not settings.progress,
-              position=rank.local_rank) as bar:
+    with tqdm(
+        total=total, desc=f"rank {rank.rank}", unit="item", disable=not settings.progress, position=rank.local_rank
+    ) as bar:
         for (shard, _), loaded in zip(batches, loader):
             results = _encode_loaded(tok, items, loaded, settings)
             _log_failures(results, settings.fail_fast)
@@ -258,7 +281,9 @@ def _log_failures(results: dict[str, HACTokens | str], fail_fast: bool) -> None:
     for item_id, result in results.items():
         if isinstance(result, str):
             if fail_fast:
-                raise DatasetError(f"item {item_id!r}: {result} (stopped by fail_fast; fix or drop the item, then resume).")
+                raise DatasetError(
+                    f"item {item_id!r}: {result} (stopped by fail_fast; fix or drop the item, then resume)."
+                )
             log.warning("skipped %s: %s", item_id, result)
 
 
@@ -277,19 +302,30 @@ def write_index(out: Path, plan: dict) -> dict:
             continue
         content = load_shard(path)
         frames = 0 if content.tokens is None else int(content.tokens.lengths.sum())
-        shards.append({"shard": shard, "file": str(path.relative_to(out)), "ids": content.ids, "frames": frames,
-                       "failed": content.failed})
+        shards.append(
+            {
+                "shard": shard,
+                "file": str(path.relative_to(out)),
+                "ids": content.ids,
+                "frames": frames,
+                "failed": content.failed,
+            }
+        )
     index = {
-        "complete": len(shards) == len(plan["shards"]), "format": plan["format"], "num_shards": len(plan["shards"]),
+        "complete": len(shards) == len(plan["shards"]),
+        "format": plan["format"],
+        "num_shards": len(plan["shards"]),
         "num_items": sum(len(s["ids"]) for s in shards),
-        "num_failed": sum(len(s["failed"]) for s in shards), "shards": shards,
+        "num_failed": sum(len(s["failed"]) for s in shards),
+        "shards": shards,
     }
     _write_json(out / "index.json", index)
     return index
 
 
-def run_from_env(tok_factory: Callable[[str], HACTokenizer], source: str | Source, out: str, device: str,
-                 settings: Settings) -> list[int]:
+def run_from_env(
+    tok_factory: Callable[[str], HACTokenizer], source: str | Source, out: str, device: str, settings: Settings
+) -> list[int]:
     """Entry point for the CLI: joins the process group ``torchrun`` describes, picks this rank's device."""
     rank = rank_from_env()
     started = rank.world_size > 1 and not dist.is_initialized()
@@ -302,4 +338,3 @@ def run_from_env(tok_factory: Callable[[str], HACTokenizer], source: str | Sourc
     finally:
         if started:
             dist.destroy_process_group()
-

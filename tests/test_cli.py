@@ -36,7 +36,9 @@ def test_bad_file_is_skipped_and_reported(tiny_model_dir, tmp_path, capsys):
     assert code == 1
     assert "1 of 2 files done" in capsys.readouterr().err
     assert (tmp_path / "t" / "good.npz").is_file() and not (tmp_path / "t" / "bad.npz").exists()
-    code = main(["encode", str(audio_dir), "-o", str(tmp_path / "t2"), "--model", str(tiny_model_dir), "-q", "--fail-fast"])
+    code = main(
+        ["encode", str(audio_dir), "-o", str(tmp_path / "t2"), "--model", str(tiny_model_dir), "-q", "--fail-fast"]
+    )
     assert code == 2
 
 
@@ -51,9 +53,22 @@ def test_info(tiny_model_dir, capsys):
 def test_console_script_runs(tiny_model_dir, tmp_path):
     save_audio(tmp_path / "x.wav", chirp(4000), 16000)
     result = subprocess.run(
-        [sys.executable, "-m", "hac_tokenizer.cli", "encode", str(tmp_path / "x.wav"), "-o", str(tmp_path / "o"),
-         "--model", str(tiny_model_dir), "-q"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "hac_tokenizer.cli",
+            "encode",
+            str(tmp_path / "x.wav"),
+            "-o",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_model_dir),
+            "-q",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "o" / "x.npz").is_file()
@@ -174,9 +189,13 @@ def test_help_has_no_rst_markup(command, capsys):
 
 @pytest.mark.parametrize(
     ("module", "command"),
-    [("hac_tokenizer.evaluation.cli", []), ("hac_tokenizer.training.cli", []),
-     ("hac_tokenizer.training.data.cli", []), ("hac_tokenizer.training.data.cli", ["synthetic"]),
-     ("hac_tokenizer.training.data.cli", ["align"])],
+    [
+        ("hac_tokenizer.evaluation.cli", []),
+        ("hac_tokenizer.training.cli", []),
+        ("hac_tokenizer.training.data.cli", []),
+        ("hac_tokenizer.training.data.cli", ["synthetic"]),
+        ("hac_tokenizer.training.data.cli", ["align"]),
+    ],
 )
 def test_other_commands_help_has_no_rst_markup(module, command, capsys):
     import importlib
@@ -213,3 +232,72 @@ def test_encoding_commands_refuse_bf16_before_any_work(tiny_model_dir, tmp_path,
     assert main(["convert-voice", str(audio_dir / "a.wav"), str(audio_dir / "a.wav"), "-o", str(out), *model]) == 2
     assert not out.exists()
     assert main(["encode", str(audio_dir), "-o", str(tmp_path / "t"), *model[:2], "--dtype", "fp16", "-q"]) == 0
+
+
+def test_commands_say_where_outputs_went_and_quiet_silences_it(tiny_model_dir, tmp_path, capsys):
+    save_audio(tmp_path / "in" / "a.wav", chirp(3200), 16000)
+    out = tmp_path / "tokens"
+    assert main(["encode", str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model_dir)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"encode: 1 of 1 inputs done, outputs in {out}\n"
+    assert "encode: 100%" in captured.err  # the progress bar, on stderr
+    assert main(["encode", str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_model_dir), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    target = tmp_path / "vc.wav"
+    assert (
+        main(
+            [
+                "convert-voice",
+                str(tmp_path / "in" / "a.wav"),
+                str(tmp_path / "in" / "a.wav"),
+                "-o",
+                str(target),
+                "--model",
+                str(tiny_model_dir),
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out == f"convert-voice: wrote {target}\n"
+
+
+def test_tokenize_dataset_reads_lhotse_cuts_into_parquet_shards(tiny_model_dir, tmp_path, capsys):
+    lhotse = pytest.importorskip("lhotse")
+    pytest.importorskip("pyarrow")
+    save_audio(tmp_path / "long.wav", chirp(16000), 16000)
+    cut = lhotse.Recording.from_file(tmp_path / "long.wav").to_cut()
+    lhotse.CutSet.from_cuts([cut.truncate(offset=0.2, duration=0.3).with_id("c1"), cut.with_id("c2")]).to_file(
+        tmp_path / "cuts.jsonl.gz"
+    )
+    out = tmp_path / "out"
+    args = [
+        "tokenize-dataset",
+        "--lhotse-cuts",
+        str(tmp_path / "cuts.jsonl.gz"),
+        "-o",
+        str(out),
+        "--workers",
+        "0",
+        "--model",
+        str(tiny_model_dir),
+    ]
+    assert main([*args, "--format", "parquet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == (
+        f"tokenize-dataset: 2 items in 1 parquet shards under {out / 'shards'}; index: {out / 'index.json'}\n"
+    )
+    assert "rank 0: 100%" in captured.err
+    assert sorted(p.name for p in (out / "shards").iterdir()) == ["shard-000000.parquet"]
+    assert main([*args, "--format", "npz"]) == 2  # the run writes parquet: resuming it with npz is refused
+    assert "resume it with --format parquet" in capsys.readouterr().err
+    assert main([*args, "-q"]) == 0  # resumed in its own format: nothing left to do, nothing printed
+    assert capsys.readouterr() == ("", "")
+
+
+def test_tokenize_dataset_takes_exactly_one_corpus(tiny_model_dir, tmp_path, capsys):
+    common = ["-o", str(tmp_path / "out"), "--model", str(tiny_model_dir)]
+    assert main(["tokenize-dataset", str(tmp_path), "--lhotse-cuts", "cuts.jsonl", *common]) == 2
+    assert "got SOURCE and --lhotse-cuts" in capsys.readouterr().err
+    assert main(["tokenize-dataset", *common]) == 2
+    assert "got none" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

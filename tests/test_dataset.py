@@ -125,7 +125,9 @@ def test_a_shard_is_a_packed_token_file_with_item_ids(tmp_path: Path) -> None:
     for item_id, expected in zip(shard.ids, items):
         got = read_shard(path)[item_id]
         assert all(torch.equal(got.streams()[n], t) for n, t in expected.streams().items()), item_id
-        assert got.vocab_sizes == expected.vocab_sizes and got.sample_lengths.tolist() == expected.sample_lengths.tolist()
+        assert (
+            got.vocab_sizes == expected.vocab_sizes and got.sample_lengths.tolist() == expected.sample_lengths.tolist()
+        )
     with np.load(path) as data:
         assert data["format_version"] == 2 and data["offsets"].tolist() == [0, 5, 16, 18]
         assert data["lexical"].shape == (18,) and data["lexical"].dtype == np.int16

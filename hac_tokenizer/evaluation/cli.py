@@ -16,7 +16,8 @@ Metric groups (--metrics, all by default):
                   time-pooled embeddings and phone identity from frame embeddings, per stream.
 
 Writes OUT/metrics.json, OUT/report.md and PNG plots (layer-wise PNMI, F1-threshold curves,
-per-language PNMI, spectrograms of an original and its decodes).
+per-language PNMI, spectrograms of an original and its decodes), and says so on stdout; progress bars go to
+stderr; -q/--quiet silences both.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--abx-max-triplets", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0, help="seed of ABX sampling and probe splits")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, no summary of the outputs")
     return parser
 
 
@@ -122,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     except HACError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {report}")
+    if not args.quiet:
+        plots = sorted(p.name for p in report.parent.glob("*.png") if p.name in report.read_text())
+        print(
+            f"hac-eval: metrics in {report.parent / 'metrics.json'}, report in {report}"
+            + (f", plots {', '.join(plots)} beside it" if plots else "")
+        )
     return 0
 
 

@@ -32,14 +32,19 @@ from .synthetic import MLS_LANGUAGES, SyntheticCorpusConfig
 
 def _corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, required=True, help="corpus directory (see the layout in --help)")
-    parser.add_argument("--alignments", type=Path, help="Montreal Forced Aligner output directory (TextGrids); "
-                        "without it the manifest has text but no word/phone timings")
+    parser.add_argument(
+        "--alignments",
+        type=Path,
+        help="Montreal Forced Aligner output directory (TextGrids); "
+        "without it the manifest has text but no word/phone timings",
+    )
     parser.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hac-prepare-data", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="hac-prepare-data", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     libri = commands.add_parser("librispeech", help="LibriSpeech (<subset>/<speaker>/<chapter>/*.flac)")
@@ -61,25 +66,45 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--languages", nargs="+", required=True, help="language folders to read, e.g. en fr de")
     rec.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
 
-    align = commands.add_parser("align", help="word and phone timings for English entries by PocketSphinx "
-                                "forced alignment (drops and counts entries it cannot align)")
+    align = commands.add_parser(
+        "align",
+        help="word and phone timings for English entries by PocketSphinx "
+        "forced alignment (drops and counts entries it cannot align)",
+    )
     align.add_argument("--manifest", type=Path, required=True, help="manifest to align (.jsonl)")
     align.add_argument("--out", type=Path, required=True, help="aligned manifest to write (.jsonl)")
-    align.add_argument("--transcripts", help="what is said: a 'name: text' file (name = end of the audio path "
-                       "without suffix, e.g. digits/1), or 'ktuberling' (from KTuberling file names); "
-                       "default: each entry's text")
-    align.add_argument("--languages", nargs="+", default=["en"],
-                       help="languages to align (others pass through unaligned); only en has a model")
-    align.add_argument("--min-frame-score", type=float, default=None,
-                       help="drop alignments whose acoustic score per frame is lower (default -22)")
+    align.add_argument(
+        "--transcripts",
+        help="what is said: a 'name: text' file (name = end of the audio path "
+        "without suffix, e.g. digits/1), or 'ktuberling' (from KTuberling file names); "
+        "default: each entry's text",
+    )
+    align.add_argument(
+        "--languages",
+        nargs="+",
+        default=["en"],
+        help="languages to align (others pass through unaligned); only en has a model",
+    )
+    align.add_argument(
+        "--min-frame-score",
+        type=float,
+        default=None,
+        help="drop alignments whose acoustic score per frame is lower (default -22)",
+    )
 
-    cuts = commands.add_parser("from-lhotse", help="a Lhotse CutSet with supervisions (text; word/phone alignments "
-                               "if present) -> manifest; needs lhotse")
+    cuts = commands.add_parser(
+        "from-lhotse",
+        help="a Lhotse CutSet with supervisions (text; word/phone alignments if present) -> manifest; needs lhotse",
+    )
     cuts.add_argument("cuts", type=Path, help="CutSet manifest (cuts.jsonl or cuts.jsonl.gz)")
     cuts.add_argument("--out", type=Path, required=True, help="manifest to write (.jsonl)")
-    cuts.add_argument("--audio-dir", type=Path, default=None,
-                      help="where the audio of cuts that are not a whole file is written as wav "
-                      "(default: <out without .jsonl>_audio/)")
+    cuts.add_argument(
+        "--audio-dir",
+        type=Path,
+        default=None,
+        help="where the audio of cuts that are not a whole file is written as wav "
+        "(default: <out without .jsonl>_audio/)",
+    )
     cuts.add_argument("--language", default=None, help="language of every entry (default: the supervisions')")
     cuts.add_argument("--split", default=None, help="split of every entry, e.g. train")
 
@@ -90,14 +115,30 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=defaults.seed)
     synth.add_argument("--workers", type=int, default=0, help="worker processes (0: in this process)")
     synth.add_argument("--languages", nargs="+", default=list(MLS_LANGUAGES), choices=MLS_LANGUAGES)
-    synth.add_argument("--vocab-size", type=int, default=defaults.vocab_size,
-                       help="most frequent wordfreq words per language to draw from")
-    synth.add_argument("--augment-probability", type=float, default=defaults.augment_probability,
-                       help="share of utterances put through EQ/reverb/noise")
-    synth.add_argument("--speed-probability", type=float, default=defaults.speed_probability,
-                       help="share of utterances played faster or slower by a factor in {}-{}".format(*defaults.speed))
-    synth.add_argument("--flite-share", type=float, default=defaults.flite_share,
-                       help="share of English sentences read by CMU Flite voices (needs `apt-get install flite`)")
+    synth.add_argument(
+        "--vocab-size",
+        type=int,
+        default=defaults.vocab_size,
+        help="most frequent wordfreq words per language to draw from",
+    )
+    synth.add_argument(
+        "--augment-probability",
+        type=float,
+        default=defaults.augment_probability,
+        help="share of utterances put through EQ/reverb/noise",
+    )
+    synth.add_argument(
+        "--speed-probability",
+        type=float,
+        default=defaults.speed_probability,
+        help="share of utterances played faster or slower by a factor in {}-{}".format(*defaults.speed),
+    )
+    synth.add_argument(
+        "--flite-share",
+        type=float,
+        default=defaults.flite_share,
+        help="share of English sentences read by CMU Flite voices (needs `apt-get install flite`)",
+    )
     return parser
 
 
@@ -105,8 +146,10 @@ def _exit_status(failed: Sequence[str]) -> int:
     """1 with the failed ids on stderr when there are any, else 0."""
     if not failed:
         return 0
-    print(f"hac-prepare-data: {len(failed)} items failed (audio missing or unreadable); the manifest holds the rest:",
-          file=sys.stderr)
+    print(
+        f"hac-prepare-data: {len(failed)} items failed (audio missing or unreadable); the manifest holds the rest:",
+        file=sys.stderr,
+    )
     for item_id in failed:
         print(f"  {item_id}", file=sys.stderr)
     return 1
@@ -123,8 +166,9 @@ def _align(args: argparse.Namespace) -> int:
 
     entries = read_manifest(args.manifest)
     score = DEFAULT_MIN_FRAME_SCORE if args.min_frame_score is None else args.min_frame_score
-    report = align_entries(entries, transcript_source(args.transcripts), args.languages,
-                           PocketsphinxAligner(min_frame_score=score))
+    report = align_entries(
+        entries, transcript_source(args.transcripts), args.languages, PocketsphinxAligner(min_frame_score=score)
+    )
     write_manifest(args.out, report.entries)
     print(f"{args.out}: {report.summary()}")
     return _exit_status(report.failed)
@@ -155,13 +199,21 @@ def run(args: argparse.Namespace) -> int:
         return _align(args)
     if args.command == "from-lhotse":
         return _from_lhotse(args)
-    config = SyntheticCorpusConfig(hours=args.hours, seed=args.seed, languages=tuple(args.languages),
-                                   vocab_size=args.vocab_size, augment_probability=args.augment_probability,
-                                   speed_probability=args.speed_probability, flite_share=args.flite_share)
+    config = SyntheticCorpusConfig(
+        hours=args.hours,
+        seed=args.seed,
+        languages=tuple(args.languages),
+        vocab_size=args.vocab_size,
+        augment_probability=args.augment_probability,
+        speed_probability=args.speed_probability,
+        flite_share=args.flite_share,
+    )
     summary = generate_corpus(config, args.out, workers=args.workers)
     hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())
-    print(f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
-          f"{summary.seconds:.1f} s, {summary.realtime_factor:.0f}x real time")
+    print(
+        f"{args.out / 'manifest.jsonl'}: {summary.utterances} utterances ({hours}); {summary.skipped} skipped; "
+        f"{summary.seconds:.1f} s, {summary.realtime_factor:.0f}x real time"
+    )
     return 0
 
 
