@@ -151,12 +151,14 @@ def bundled_figures(
     model: HACModel, root: str | os.PathLike, dtype: torch.dtype = torch.float32
 ) -> ModelFigures | None:
     """The figures under ``root/*/figures.json`` measured on exactly ``model``'s weights stored in ``dtype``, or None."""
-    files = sorted(Path(root).glob(f"*/{FIGURES_NAME}"))
-    if not files:
+    # Only figures of a model of this name can match: other models are not hashed (a full-size one is 600 MB).
+    named = [
+        f for f in map(ModelFigures.load, sorted(Path(root).glob(f"*/{FIGURES_NAME}"))) if f.model == model.config.name
+    ]
+    if not named:
         return None
     fingerprint = weights_fingerprint(model, dtype)
-    matching = [f for f in map(ModelFigures.load, files) if f.weights_fingerprint == fingerprint]
-    return matching[0] if matching else None
+    return next((f for f in named if f.weights_fingerprint == fingerprint), None)
 
 
 def check_figures(figures: ModelFigures, model: HACModel, dtype: torch.dtype = torch.float32) -> None:

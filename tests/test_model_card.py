@@ -155,3 +155,5 @@ def test_figures_round_trip_through_json(tiny_tokenizer, tmp_path):
     assert ModelFigures.load(tmp_path / "tiny" / FIGURES_NAME) == figures
     assert model_card.bundled_figures(tiny_tokenizer.model, tmp_path) == figures
     assert model_card.bundled_figures(tiny_tokenizer.model, tmp_path, torch.float16) is None
+    (tmp_path / "tiny" / FIGURES_NAME).write_text(dataclasses.replace(figures, model="other").to_json())
+    assert model_card.bundled_figures(tiny_tokenizer.model, tmp_path) is None  # figures name another model
