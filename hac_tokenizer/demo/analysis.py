@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 from torch import Tensor
 
-from ..audio import AUDIO_EXTENSIONS, WRITE_SUBTYPE, load_mono
+from ..audio import AUDIO_EXTENSIONS, WRITE_SUBTYPE, AudioFile, load_mono
 from ..errors import AudioFileError, AudioInputError
 from ..nn.dsp import mel_filterbank, mel_spectrogram
 from ..tokenizer import HACTokenizer
@@ -41,24 +41,23 @@ def read_upload(upload: Upload, sample_rate: int, max_seconds: float) -> Tensor:
     """``[S]`` float32 mono at ``sample_rate`` from an uploaded file, or :class:`AudioFileError` /
     :class:`AudioInputError` saying what is wrong with it (naming the upload, not the temporary file)."""
     suffix = Path(upload.filename).suffix.lower()
-    # libsndfile recognises most formats by content; a known extension helps it with the rest (e.g. raw mp3)
+    # libsndfile recognises formats by their content; the extension is kept only when it is an audio one
     suffix = suffix if suffix in AUDIO_EXTENSIONS else ".audio"
     handle, temporary = tempfile.mkstemp(prefix="hac-demo-", suffix=suffix)
     try:
         with os.fdopen(handle, "wb") as f:
             f.write(upload.data)
-        waveform = load_mono(temporary, sample_rate)
+        seconds = AudioFile(temporary).duration  # from the header: a long file is refused before it is decoded
+        if seconds > max_seconds:
+            raise AudioInputError(
+                f"{upload.filename!r} is {seconds:.1f} s long; this demo takes at most {max_seconds:g} s. "
+                "Upload a shorter clip, or start the demo with a larger --max-seconds."
+            )
+        return load_mono(temporary, sample_rate)
     except (AudioFileError, AudioInputError) as err:
         raise type(err)(str(err).replace(temporary, upload.filename)) from err
     finally:
         os.unlink(temporary)
-    seconds = len(waveform) / sample_rate
-    if seconds > max_seconds:
-        raise AudioInputError(
-            f"{upload.filename!r} is {seconds:.1f} s long; this demo takes at most {max_seconds:g} s. "
-            "Upload a shorter clip, or start the demo with a larger --max-seconds."
-        )
-    return waveform
 
 
 def wav_data_url(waveform: Tensor, sample_rate: int) -> str:
