@@ -278,6 +278,14 @@ def cmd_tokenize_dataset(args: argparse.Namespace) -> int:
     return _report(index["num_items"] + index["num_failed"], failures)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DemoApp, serve
+
+    app = DemoApp(_load(args), max_upload_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
+    serve(app, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hac-tokenizer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -363,6 +371,17 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--list", action="store_true", help="list the registry's models instead")
     model_args(info)
     info.set_defaults(func=cmd_info)
+
+    from .demo import server as demo_server
+
+    demo = sub.add_parser("demo", help="serve a local web page: upload or record speech, see and hear its tokens")
+    demo.add_argument("--host", default=demo_server.DEFAULT_HOST, help="listen address (default: this machine only)")
+    demo.add_argument("--port", type=int, default=demo_server.DEFAULT_PORT, help="port to listen on (0: any free port)")
+    max_mb = demo_server.DEFAULT_MAX_UPLOAD_BYTES / 2**20
+    demo.add_argument("--max-upload-mb", type=float, default=max_mb, help="largest request body accepted, MB")
+    demo.add_argument("--max-seconds", type=float, default=demo_server.DEFAULT_MAX_SECONDS, help="longest audio, s")
+    model_args(demo)
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 
