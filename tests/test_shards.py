@@ -128,3 +128,19 @@ def test_unknown_suffix_and_unreadable_file_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="2 ids for 1 tokenized items"):
         write_shard(tmp_path / "t.parquet", ["a", "b"], items()[:1], {})
     assert not (tmp_path / "t.parquet").exists()
+
+
+def test_the_readme_datasets_map_snippet_gives_each_items_tokens(tiny_tokenizer, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("datasets")
+    from test_readme import REPO, snippets
+
+    block = next(b for b in snippets() if "batched=True" in b)
+    (tmp_path / "examples").symlink_to(REPO / "examples")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"tok": tiny_tokenizer}
+    exec(compile(block, "README.md datasets block", "exec"), namespace)  # noqa: S102 - the README's own code
+    mapped = namespace["mapped"]
+    for got, name in zip(mapped.unbatch(), ("speech_en", "speech_fr")):
+        expected = tiny_tokenizer.encode(f"examples/audio/{name}.wav")
+        assert_same(got, expected)
+    assert namespace["ds"].column_names == list(PARQUET_COLUMNS[1:])
