@@ -2,7 +2,7 @@
 
 Names of presets follow the paper (Khurana et al., Interspeech 2025): ``HAC-14-LaBSE-mHuB-T-L16`` is
 ``hac-14-l16``. The teacher (LaBSE/SAMU, HuBERT/mHuBERT) only matters for training, so the SAMU and
-LaBSE variants share an architecture and differ in their training recipe (``training/configs``).
+LaBSE variants share an architecture and differ in their training recipe (``hac_tokenizer/training/recipes``).
 """
 
 from __future__ import annotations

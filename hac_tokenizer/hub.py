@@ -29,7 +29,7 @@ class ModelEntry:
     revision: str | None = None
     sha256: str | None = None  # of model.safetensors; None until weights are published
     bundled: bool = False
-    recipe: str | None = None  # training config that reproduces it
+    recipe: str | None = None  # the packaged training recipe that reproduces it (`hac-train recipes`)
 
     @property
     def directory(self) -> Path:
@@ -49,7 +49,7 @@ def _zoo(name: str, paper_name: str) -> ModelEntry:
         name=name,
         description=f"{paper_name} (paper's model zoo, full size)",
         repo_id=f"{HUB_ORG}/{name}",
-        recipe=f"training/configs/{name}.yaml",
+        recipe=name,
     )
 
 
@@ -62,7 +62,7 @@ REGISTRY: dict[str, ModelEntry] = {
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
             sha256="7737baded71c48c76b21d620d1757aa572557d967ee4c908a1e7e5186251d4bb",
             bundled=True,
-            recipe=f"training/configs/{DEFAULT_MODEL}.yaml",
+            recipe=DEFAULT_MODEL,
         ),
         _zoo("hac-14-l16", "HAC-14-LaBSE-mHuB-T-L16"),
         _zoo("hac-14-en", "HAC-14-LaBSE-HuB-T-en"),

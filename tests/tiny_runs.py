@@ -9,9 +9,9 @@ import soundfile as sf
 import yaml
 
 from hac_tokenizer.manifest import Interval, ManifestEntry, write_manifest
+from hac_tokenizer.training.recipes import recipe_path
 
-REPO = Path(__file__).resolve().parents[1]
-TINY_RECIPE = REPO / "training" / "configs" / "tiny.yaml"
+TINY_RECIPE = recipe_path("tiny")
 WORDS = ("ba", "di", "gu", "ka")
 PHONES = {"ba": ("b", "a"), "di": ("d", "i"), "gu": ("ɡ", "u"), "ka": ("k", "a")}
 

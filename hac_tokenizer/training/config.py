@@ -1,13 +1,13 @@
 """Training configuration: dataclasses loaded from YAML, with dotted ``key=value`` overrides.
 
-A recipe (``training/configs/<name>.yaml``) names the model (a preset of :class:`HACConfig` or an inline
+A recipe (a packaged ``hac_tokenizer/training/recipes/<name>.yaml``, or any YAML file) names the model (a preset of :class:`HACConfig` or an inline
 config), the data, the optimiser, the loss weights, the teachers and the schedule. Every key is checked:
 an unknown key is an error naming it, so a typo never silently falls back to a default.
 
 Overrides use the same dotted paths as the YAML nesting and YAML syntax for values::
 
-    hac-train --config training/configs/tiny.yaml steps=300 data.batch_size=4 optim.betas=[0.8,0.99]
-    hac-train --config training/configs/hac-14-l16.yaml model=tiny teachers.phonetic.path=/tmp/hubert
+    hac-train --config tiny steps=300 data.batch_size=4 optim.betas=[0.8,0.99]
+    hac-train --config hac-14-l16 model=tiny teachers.phonetic.path=/tmp/hubert
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import yaml
 
 from ..config import HACConfig
 from ..errors import ConfigError
+from .recipes import recipe_path
 
 AMP_KINDS = ("none", "bf16", "fp16")
 STREAMS_WITH_TEACHERS = ("phonetic", "lexical")
@@ -94,10 +95,20 @@ class CodebookConfig:
 
 
 @dataclass(frozen=True)
+class RecipeAbout:
+    """What ``hac-train recipes`` shows of a recipe, one line each: for a person choosing one, not for training."""
+
+    summary: str = ""
+    data: str = ""  # the corpus the recipe reads and the command that writes its manifests
+    cost: str = ""  # steps and the compute they take, measured or estimated (say which)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """A complete training recipe. ``model`` is a preset name or an inline :class:`HACConfig` dict."""
 
     name: str = "run"
+    about: RecipeAbout = field(default_factory=RecipeAbout)
     run_dir: str = "runs/run"
     model: str | dict = "tiny"
     data: DataConfig = field(default_factory=DataConfig)
@@ -154,16 +165,16 @@ class TrainConfig:
         return _plain(dataclasses.asdict(self))
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, width=1_000)  # one line per value, never wrapped
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         return _build(cls, data, "")
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
-        """Read a YAML recipe and apply ``key=value`` overrides (YAML values, dotted keys)."""
-        path = Path(path)
+    def load(cls, recipe: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+        """Read a recipe (a packaged recipe's name or a YAML path) and apply ``key=value`` overrides."""
+        path = recipe_path(recipe)
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except OSError as err:

@@ -166,32 +166,35 @@ class Trainer:
         return terms | {f"kd_{stream}": loss for stream, loss in out.kd.items()}
 
     # -- the loop -----------------------------------------------------------------------------
-    def fit(self) -> None:
-        """Train until ``config.steps``, logging, evaluating and checkpointing on schedule."""
+    def fit(self, progress: bool = True) -> None:
+        """Train until ``config.steps``, logging, evaluating and checkpointing on schedule.
+
+        ``progress``: draw a progress bar on stderr (main process only); the metric files are written either way.
+        """
         config, runtime = self.config, self.runtime
         log = MetricsLog(self.run_dir, self.step, config.tensorboard) if runtime.is_main else None
         if runtime.is_main:
             with atomic_write(self.run_dir / "config.yaml", "w") as f:
                 f.write(config.to_yaml())
         batches = iter(self.loader)
-        progress = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not runtime.is_main)
+        bar = tqdm(total=config.steps, initial=self.step, desc=config.name, disable=not (progress and runtime.is_main))
         self.student.train()
         self.discriminator.train()
         clock = time.perf_counter()
         while self.step < config.steps:
             losses = self.train_step(next(batches))
-            progress.update(1)
+            bar.update(1)
             if self.step % config.log_every == 0:
                 values = self._mean_over_ranks(losses)
                 seconds, clock = (time.perf_counter() - clock) / config.log_every, time.perf_counter()
                 if log is not None:
                     log.write("train", self.step, values | self._progress_metrics(seconds))
-                    progress.set_postfix(mel=f"{values['mel']:.3f}", total=f"{values['total']:.3f}")
+                    bar.set_postfix(mel=f"{values['mel']:.3f}", total=f"{values['total']:.3f}")
             if config.data.valid_manifests and self.step % config.eval_every == 0:
                 self._evaluate(log)
             if self.step % config.checkpoint_every == 0 or self.step == config.steps:
                 self.save()
-        progress.close()
+        bar.close()
         if log is not None:
             log.close()
 

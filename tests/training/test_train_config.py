@@ -11,7 +11,6 @@ from hac_tokenizer.config import HACConfig
 from hac_tokenizer.errors import ConfigError
 from hac_tokenizer.training.config import TrainConfig
 
-CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 PAPER_RECIPES = ("hac-14-l16", "hac-14-en", "hac-14-samu-l16", "hac-14-samu-en", "hac-10-en", "dac-14-en", "dac-14-l16",
                  "dac-10-en")
 
@@ -85,14 +84,14 @@ def test_yaml_round_trip(tmp_path):
 
 @pytest.mark.parametrize("name", [*PAPER_RECIPES, "hac-mls8-small", "tiny"])
 def test_shipped_recipes_parse(name):
-    config = TrainConfig.load(CONFIGS / f"{name}.yaml")
+    config = TrainConfig.load(name)
     assert config.name == name
     assert config.model_config().latent_dim > 0
 
 
 @pytest.mark.parametrize("name", PAPER_RECIPES)
 def test_paper_recipes_use_the_papers_setup(name):
-    config = TrainConfig.load(CONFIGS / f"{name}.yaml")
+    config = TrainConfig.load(name)
     assert config.model_config() == HACConfig.preset(name)
     assert config.steps == 400_000
     assert config.data.clip_seconds == 3.8
@@ -105,7 +104,7 @@ def test_paper_recipes_use_the_papers_setup(name):
 def test_cli_prints_the_resolved_recipe(capsys):
     from hac_tokenizer.training.cli import main
 
-    assert main(["--config", str(CONFIGS / "hac-14-l16.yaml"), "--print-config", "steps=5", "data.batch_size=8"]) == 0
+    assert main(["--print-config", "hac-14-l16", "steps=5", "data.batch_size=8"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["steps"] == 5 and printed["data"]["batch_size"] == 8
     assert printed["optim"]["betas"] == [0.8, 0.9]
@@ -114,5 +113,5 @@ def test_cli_prints_the_resolved_recipe(capsys):
 def test_cli_reports_a_bad_override_as_an_error(capsys):
     from hac_tokenizer.training.cli import main
 
-    assert main(["--config", str(CONFIGS / "tiny.yaml"), "--print-config", "optim.lrr=1"]) == 2
+    assert main(["--print-config", "tiny", "optim.lrr=1"]) == 2
     assert "optim.lrr" in capsys.readouterr().err

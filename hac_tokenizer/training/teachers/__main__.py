@@ -1,7 +1,7 @@
 """Precompute a teacher's targets for every utterance of some manifests (see cache.py).
 
     python -m hac_tokenizer.training.teachers --teacher '{"kind": "hubert", "path": "facebook/hubert-base-ls960"}' \\
-        --manifest data/train.jsonl --out cache/hubert --config training/configs/hac-14-l16.yaml [--device cuda]
+        --manifest data/train.jsonl --out cache/hubert --config hac-14-l16 [--device cuda]
 
 then train that recipe with ``teachers.phonetic={"kind": "cached", "path": "cache/hubert"}``. The targets are on
 the frames of the recipe's model (``--config``, or a preset name with ``--model``). Re-running skips cached ids.
