@@ -67,3 +67,14 @@ class ManifestError(HACError, ValueError):
 
 class DatasetError(HACError, ValueError):
     """The corpus or the output directory cannot be used as given (says which and what to do)."""
+
+
+class DemoRequestError(HACError, ValueError):
+    """The demo page refuses a request (too large, too long, not audio, a missing field); ``status`` is its HTTP status.
+
+    The server answers it as ``{"error": message}``, so the message is what the person at the page reads.
+    """
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status

@@ -25,7 +25,7 @@ from importlib import resources
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from ..errors import ConfigError, HACError
+from ..errors import ConfigError, DemoRequestError, HACError
 from ..tokenizer import HACTokenizer
 from .analysis import Upload, analyze, convert
 
@@ -37,14 +37,6 @@ DEFAULT_MAX_UPLOAD_BYTES = 20 * 2**20
 DEFAULT_MAX_SECONDS = 60.0
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
-
-
-class RequestError(Exception):
-    """A request the demo refuses; becomes ``{"error": message}`` with HTTP ``status``."""
-
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _page() -> bytes:
@@ -96,10 +88,10 @@ class DemoApp:
                     self.tokenizer, self._field(files, "source"), self._field(files, "reference"), self.max_seconds, fit
                 )
                 return self._json(start_response, "200 OK", result)
-            raise RequestError(
+            raise DemoRequestError(
                 "404 Not Found", f"no such page {path!r}; the demo serves / and /api/analyze, /api/convert, /api/info."
             )
-        except RequestError as err:
+        except DemoRequestError as err:
             return self._json(start_response, err.status, {"error": str(err)})
         except HACError as err:  # the audio or an option is unusable: the user's to fix, with the library's message
             return self._json(start_response, "400 Bad Request", {"error": str(err)})
@@ -128,23 +120,23 @@ class DemoApp:
     @staticmethod
     def _allow(method: str, allowed: str) -> None:
         if method != allowed:
-            raise RequestError("405 Method Not Allowed", f"use {allowed} here, not {method}.")
+            raise DemoRequestError("405 Method Not Allowed", f"use {allowed} here, not {method}.")
 
     def _files(self, environ: dict) -> dict[str, Upload]:
         """The parts of a ``multipart/form-data`` body by field name; its size is checked before it is read."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or "")
         except ValueError:
-            raise RequestError("411 Length Required", "send the upload with a Content-Length header.") from None
+            raise DemoRequestError("411 Length Required", "send the upload with a Content-Length header.") from None
         if length > self.max_upload_bytes:
-            raise RequestError(
+            raise DemoRequestError(
                 "413 Content Too Large",
                 f"the upload is {length / 2**20:.1f} MB; this demo takes at most {self.max_upload_bytes / 2**20:g} MB. "
                 "Upload a shorter clip, or restart the demo with a larger --max-upload-mb.",
             )
         content_type = environ.get("CONTENT_TYPE", "")
         if not content_type.startswith("multipart/form-data"):
-            raise RequestError(
+            raise DemoRequestError(
                 "400 Bad Request",
                 f"send multipart/form-data (a browser form), not {content_type or 'no content type'}.",
             )
@@ -154,7 +146,7 @@ class DemoApp:
             f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + body
         )
         if not message.is_multipart():
-            raise RequestError(
+            raise DemoRequestError(
                 "400 Bad Request", "the multipart body could not be parsed; send the form as the browser builds it."
             )
         files = {}
@@ -167,7 +159,7 @@ class DemoApp:
     @staticmethod
     def _field(files: dict[str, Upload], name: str) -> Upload:
         if name not in files:
-            raise RequestError("400 Bad Request", f"the form has no {name!r} file; choose an audio file to upload.")
+            raise DemoRequestError("400 Bad Request", f"the form has no {name!r} file; choose an audio file to upload.")
         return files[name]
 
     @staticmethod
