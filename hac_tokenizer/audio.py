@@ -12,11 +12,13 @@ full scale are clipped to [-1, 1] with a warning. So a file gives the same sampl
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -68,7 +70,9 @@ class AudioFile:
     def __init__(self, path: str | os.PathLike, where: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise AudioFileError(f"audio file not found: {self.path} (check the path; directories are not audio files).")
+            raise AudioFileError(
+                f"audio file not found: {self.path} (check the path; directories are not audio files)."
+            )
         try:
             info = sf.info(str(self.path))
         except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
@@ -107,6 +111,38 @@ class AudioFile:
         except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
             raise _unreadable(self.path, err) from err
         return data
+
+
+def decode_audio_bytes(data: bytes, where: str) -> tuple[Tensor, int]:
+    """An encoded audio file held in memory (wav, flac, ogg, mp3, ...) -> ``[C, S]`` float32 and its sample rate.
+
+    For audio that arrives as bytes (a ``datasets`` column, an upload): decoded by libsndfile and checked as
+    :class:`AudioFile` reads are; errors name ``where``.
+    """
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)  # [S, C]
+    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
+        raise AudioFileError(
+            f"{where}: cannot decode the audio ({_reason(err)}); is it a corrupt or unsupported file?"
+        ) from err
+    if samples.size == 0:
+        raise AudioFileError(f"{where} contains no samples.")
+    return check_values(torch.from_numpy(np.ascontiguousarray(samples.T)), where), int(rate)
+
+
+def audio_bytes_duration(data: bytes, where: str) -> float:
+    """Seconds of an encoded audio file held in memory, from its header alone (so a long one is refused undecoded)."""
+    try:
+        return float(sf.info(io.BytesIO(data)).duration)
+    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
+        raise AudioFileError(
+            f"{where}: cannot read the audio header ({_reason(err)}); is it a corrupt or unsupported file?"
+        ) from err
+
+
+def _reason(err: Exception) -> str:
+    # libsndfile's own words, without soundfile's "Error opening <_io.BytesIO object at 0x...>:" in front
+    return str(getattr(err, "error_string", err)).rstrip(".")
 
 
 def load_audio(path: str | os.PathLike) -> tuple[Tensor, int]:
@@ -209,9 +245,21 @@ def save_audio(path: str | os.PathLike, waveform: Tensor, sample_rate: int) -> N
     """
     path = Path(path)
     fmt = output_format(path)
-    data = waveform.detach().float().clamp(-1, 1).cpu().numpy()
     with atomic_write(path) as f:
-        sf.write(f, data, sample_rate, subtype=WRITE_SUBTYPE, format=fmt)
+        _write_pcm(f, waveform, sample_rate, fmt)
+
+
+def wav_bytes(waveform: Tensor, sample_rate: int) -> bytes:
+    """A ``[S]`` waveform as an in-memory 16-bit PCM WAV file (what every browser plays), written as files are."""
+    buffer = io.BytesIO()
+    _write_pcm(buffer, waveform, sample_rate, "WAV")
+    return buffer.getvalue()
+
+
+def _write_pcm(target: BinaryIO, waveform: Tensor, sample_rate: int, fmt: str) -> None:
+    sf.write(
+        target, waveform.detach().float().clamp(-1, 1).cpu().numpy(), sample_rate, subtype=WRITE_SUBTYPE, format=fmt
+    )
 
 
 def resample(waveform: Tensor, from_rate: int, to_rate: int) -> Tensor:
@@ -243,9 +291,7 @@ def _as_tensor(item: object, where: str) -> Tensor:
         if item.dtype == object:
             raise AudioInputError(f"{where}: an object array cannot be audio; pass a numeric array.")
         return torch.from_numpy(np.ascontiguousarray(item))
-    raise AudioInputError(
-        f"{where}: expected a tensor, numpy array or file path, got {type(item).__name__}."
-    )
+    raise AudioInputError(f"{where}: expected a tensor, numpy array or file path, got {type(item).__name__}.")
 
 
 def check_values(waveform: Tensor, where: str, warn: bool = True) -> Tensor:
@@ -274,7 +320,9 @@ def _channels_first(waveform: Tensor, where: str) -> Tensor:
     """``[C, S]`` with few channels; refuses the channels-last layout ``[S, C]``."""
     channels, samples = waveform.shape
     if channels == 0:
-        raise AudioInputError(f"{where}: audio has 0 channels (shape {tuple(waveform.shape)}); pass [channels, samples].")
+        raise AudioInputError(
+            f"{where}: audio has 0 channels (shape {tuple(waveform.shape)}); pass [channels, samples]."
+        )
     if channels > MAX_CHANNELS:
         if samples <= MAX_CHANNELS:
             raise AudioInputError(

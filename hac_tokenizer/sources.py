@@ -14,7 +14,6 @@ place audio is checked, downmixed and resampled, so an item gives the same token
 
 from __future__ import annotations
 
-import io
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -22,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 
-from .audio import AudioFile, list_audio_files, to_mono_items
+from .audio import AudioFile, audio_bytes_duration, decode_audio_bytes, list_audio_files, to_mono_items
 from .errors import AudioFileError, AudioInputError, DatasetError
 from .lhotse_cuts import read_cuts
 from .manifest import read_manifest
@@ -128,26 +126,11 @@ def audio_from_hf(value: object, sample_rate: int, where: str = "audio") -> torc
             raise AudioInputError(f"{where}: an audio array without its sampling_rate; add the rate to the column.")
         return to_mono_items([np.asarray(value["array"])], value["sampling_rate"], sample_rate)[0]
     if value.get("bytes") is not None:
-        samples, rate = _decode_bytes(value["bytes"], where)
+        samples, rate = decode_audio_bytes(value["bytes"], where)
         return to_mono_items([samples], rate, sample_rate)[0]
     if value.get("path"):
         return to_mono_items(value["path"], None, sample_rate)[0]
     raise AudioInputError(f"{where}: the audio value has no array, bytes or path ({sorted(value)}); the row is empty.")
-
-
-def _decode_bytes(data: bytes, where: str) -> tuple[np.ndarray, int]:
-    """An encoded audio file held in memory (wav, flac, ogg, mp3...) -> ``[C, S]`` float32 and its rate.
-
-    Decoded by libsndfile, as :class:`~hac_tokenizer.audio.AudioFile` decodes files; the samples then take the
-    same checks as any array.
-    """
-    try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)  # [S, C]
-    except Exception as err:  # soundfile raises LibsndfileError, RuntimeError or TypeError by format
-        raise AudioFileError(
-            f"{where}: cannot decode the audio bytes ({err}); is the file corrupt or unsupported?"
-        ) from err
-    return samples.T, int(rate)
 
 
 def _hf_duration(value: object) -> float:
@@ -156,7 +139,7 @@ def _hf_duration(value: object) -> float:
         if value.get("array") is not None:
             return np.asarray(value["array"]).shape[-1] / float(value["sampling_rate"])
         if value.get("bytes") is not None:
-            return sf.info(io.BytesIO(value["bytes"])).duration
+            return audio_bytes_duration(value["bytes"], "audio")
         return AudioFile(value["path"]).duration
     except Exception:  # noqa: BLE001 - an unreadable value is sorted anywhere; its load names the real error
         return 0.0

@@ -8,18 +8,13 @@ the library's one audio reader: the demo refuses exactly the files ``encode`` re
 from __future__ import annotations
 
 import base64
-import io
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-import soundfile as sf
 import torch
 from torch import Tensor
 
-from ..audio import AUDIO_EXTENSIONS, WRITE_SUBTYPE, AudioFile, load_mono
-from ..errors import AudioFileError, AudioInputError
+from ..audio import audio_bytes_duration, decode_audio_bytes, to_mono_items, wav_bytes
+from ..errors import AudioInputError
 from ..nn.dsp import mel_filterbank, mel_spectrogram
 from ..tokenizer import HACTokenizer
 from ..tokens import HACTokens
@@ -39,34 +34,21 @@ class Upload:
 
 def read_upload(upload: Upload, sample_rate: int, max_seconds: float) -> Tensor:
     """``[S]`` float32 mono at ``sample_rate`` from an uploaded file, or :class:`AudioFileError` /
-    :class:`AudioInputError` saying what is wrong with it (naming the upload, not the temporary file)."""
-    suffix = Path(upload.filename).suffix.lower()
-    # libsndfile recognises formats by their content; the extension is kept only when it is an audio one
-    suffix = suffix if suffix in AUDIO_EXTENSIONS else ".audio"
-    handle, temporary = tempfile.mkstemp(prefix="hac-demo-", suffix=suffix)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(upload.data)
-        seconds = AudioFile(temporary).duration  # from the header: a long file is refused before it is decoded
-        if seconds > max_seconds:
-            raise AudioInputError(
-                f"{upload.filename!r} is {seconds:.1f} s long; this demo takes at most {max_seconds:g} s. "
-                "Upload a shorter clip, or start the demo with a larger --max-seconds."
-            )
-        return load_mono(temporary, sample_rate)
-    except (AudioFileError, AudioInputError) as err:
-        raise type(err)(str(err).replace(temporary, upload.filename)) from err
-    finally:
-        os.unlink(temporary)
+    :class:`AudioInputError` saying what is wrong with it (naming the upload)."""
+    where = upload.filename
+    seconds = audio_bytes_duration(upload.data, where)  # from the header: a long file is refused before decoding
+    if seconds > max_seconds:
+        raise AudioInputError(
+            f"{where!r} is {seconds:.1f} s long; this demo takes at most {max_seconds:g} s. "
+            "Upload a shorter clip, or start the demo with a larger --max-seconds."
+        )
+    samples, rate = decode_audio_bytes(upload.data, where)
+    return to_mono_items([samples], rate, sample_rate)[0]
 
 
 def wav_data_url(waveform: Tensor, sample_rate: int) -> str:
     """A ``[S]`` waveform as a ``data:audio/wav;base64,...`` URL of 16-bit PCM (what every browser plays)."""
-    buffer = io.BytesIO()
-    sf.write(
-        buffer, waveform.detach().float().clamp(-1, 1).cpu().numpy(), sample_rate, subtype=WRITE_SUBTYPE, format="WAV"
-    )
-    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:audio/wav;base64," + base64.b64encode(wav_bytes(waveform, sample_rate)).decode("ascii")
 
 
 def spectrogram(waveform: Tensor, sample_rate: int, hop_length: int) -> dict:
