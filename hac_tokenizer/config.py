@@ -102,12 +102,18 @@ class HACConfig:
         object.__setattr__(self, "encoder_rates", tuple(self.encoder_rates))
         object.__setattr__(self, "decoder_rates", tuple(self.decoder_rates))
         _check_sizes(self)
-        for key, kinds in (("encoder_kind", ENCODER_KINDS), ("decoder_kind", DECODER_KINDS), ("acoustic_input", ACOUSTIC_INPUTS)):
+        for key, kinds in (
+            ("encoder_kind", ENCODER_KINDS),
+            ("decoder_kind", DECODER_KINDS),
+            ("acoustic_input", ACOUSTIC_INPUTS),
+        ):
             if getattr(self, key) not in kinds:
                 raise ConfigError(f"{key} must be one of {', '.join(kinds)}; got {getattr(self, key)!r}.")
         if (self.encoder_kind, self.decoder_kind) != ("dac-cnn", "dac-cnn") and self.hop_length % 2:
             # frames of four hops are centred on each hop's middle: the padding (3 hops / 2) must be whole samples
-            raise ConfigError(f"the frame-rate encoder and decoder kinds need an even hop length, got {self.hop_length}.")
+            raise ConfigError(
+                f"the frame-rate encoder and decoder kinds need an even hop length, got {self.hop_length}."
+            )
         if self.decoder_kind == "dac-cnn" and self.decoder_dim >> len(self.decoder_rates) < 1:
             raise ConfigError(
                 f"decoder_dim {self.decoder_dim} is halved at each of the {len(self.decoder_rates)} decoder stages; "
@@ -257,7 +263,9 @@ def _hac(name: str, bits: int = 14, acoustic_layers: int = 7) -> HACConfig:
 def _dac(name: str, bits: int) -> HACConfig:
     # DAC-*-HuB-T: 9 VQ layers, the first (phonetic, 128-dim) factored out of the RVQ; no lexical level.
     return HACConfig(
-        name=name, acoustic_layers=8, phonetic=StreamConfig(codebook_size=2**bits, transformer=_PAPER_TRANSFORMER),
+        name=name,
+        acoustic_layers=8,
+        phonetic=StreamConfig(codebook_size=2**bits, transformer=_PAPER_TRANSFORMER),
         lexical=None,
     )
 
@@ -270,16 +278,29 @@ def tiny_config(name: str = "tiny") -> HACConfig:
     )
     stream = StreamConfig(codebook_size=32, codebook_dim=4, transformer=transformer)
     return HACConfig(
-        name=name, encoder_dim=4, latent_dim=32, decoder_dim=32, acoustic_layers=2,
-        acoustic_codebook_size=16, acoustic_codebook_dim=4, phonetic=stream, lexical=stream,
+        name=name,
+        encoder_dim=4,
+        latent_dim=32,
+        decoder_dim=32,
+        acoustic_layers=2,
+        acoustic_codebook_size=16,
+        acoustic_codebook_dim=4,
+        phonetic=stream,
+        lexical=stream,
     )
 
 
 def tiny_frame_config(name: str = "tiny-frame") -> HACConfig:
     """:func:`tiny_config` on the frame-rate kinds (log-mel ConvNeXt encoder, iSTFT decoder, residual RVQ)."""
     return dataclasses.replace(
-        tiny_config(name), encoder_kind="mel-convnext", encoder_dim=16, encoder_depth=2, decoder_kind="istft",
-        decoder_dim=16, decoder_depth=2, acoustic_input="residual",
+        tiny_config(name),
+        encoder_kind="mel-convnext",
+        encoder_dim=16,
+        encoder_depth=2,
+        decoder_kind="istft",
+        decoder_dim=16,
+        decoder_depth=2,
+        acoustic_input="residual",
     )
 
 
@@ -295,9 +316,18 @@ def small_config(name: str = "hac-mls8-small") -> HACConfig:
         layers=2, heads=4, width=192, ffn=768, pos_conv_kernel=32, pos_conv_groups=16, attention_window=96
     )
     return HACConfig(
-        name=name, encoder_kind="mel-convnext", encoder_dim=256, encoder_depth=4, latent_dim=256,
-        decoder_kind="istft", decoder_dim=384, decoder_depth=6, acoustic_input="residual", acoustic_layers=4,
-        acoustic_codebook_size=1024, acoustic_codebook_dim=8,
+        name=name,
+        encoder_kind="mel-convnext",
+        encoder_dim=256,
+        encoder_depth=4,
+        latent_dim=256,
+        decoder_kind="istft",
+        decoder_dim=384,
+        decoder_depth=6,
+        acoustic_input="residual",
+        acoustic_layers=4,
+        acoustic_codebook_size=1024,
+        acoustic_codebook_dim=8,
         phonetic=StreamConfig(codebook_size=512, codebook_dim=32, transformer=transformer),
         lexical=StreamConfig(codebook_size=2048, codebook_dim=32, transformer=transformer),
     )

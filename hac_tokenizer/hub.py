@@ -113,7 +113,11 @@ def resolve(
 
 
 def _download(
-    repo_id: str, revision: str | None, cache_dir: str | os.PathLike | None, local_files_only: bool, entry: ModelEntry | None
+    repo_id: str,
+    revision: str | None,
+    cache_dir: str | os.PathLike | None,
+    local_files_only: bool,
+    entry: ModelEntry | None,
 ) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
@@ -126,7 +130,9 @@ def _download(
     how_to_train = f" To train it yourself: {entry.train_command()}." if entry is not None and entry.recipe else ""
     try:
         files = [
-            hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+            hf_hub_download(
+                repo_id, filename, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
+            )
             for filename in (CONFIG_NAME, WEIGHTS_NAME)
         ]
     except LocalEntryNotFoundError as err:

@@ -119,7 +119,11 @@ class LMVocabulary:
         offsets = torch.tensor([0] + [sizes[n.split(".")[0]] for n in names]).cumsum(0) + len(specials)
         codebooks = tuple(Codebook(n, sizes[n.split(".")[0]], int(o)) for n, o in zip(names, offsets))
         return cls(
-            codebooks, specials, frame_rate=config.frame_rate, sample_rate=config.sample_rate, model=config.name,
+            codebooks,
+            specials,
+            frame_rate=config.frame_rate,
+            sample_rate=config.sample_rate,
+            model=config.name,
             model_vocab_sizes=sizes,
         )
 
@@ -185,7 +189,9 @@ class LMVocabulary:
         present = tokens.streams()
         missing = [s for s in self.streams if s not in present]
         if missing:
-            raise TokenError(f"tokens lack the {missing} stream(s) this layout needs; encode them or drop them from the layout.")
+            raise TokenError(
+                f"tokens lack the {missing} stream(s) this layout needs; encode them or drop them from the layout."
+            )
         if "acoustic" in present and "acoustic" in self.streams and present["acoustic"].shape[1] < self.acoustic_layers:
             raise TokenError(
                 f"tokens have {present['acoustic'].shape[1]} acoustic layers; the layout needs {self.acoustic_layers}."
@@ -291,7 +297,9 @@ class LMLayout(ABC):
         tokens = self.vocab.unstack(codes, lengths, samples)
         expected = self.encode(tokens)
         if expected.shape[-1] < ids.shape[-1]:  # extra trailing pad columns are harmless
-            expected = torch.nn.functional.pad(expected, (0, ids.shape[-1] - expected.shape[-1]), value=self.vocab.pad_id)
+            expected = torch.nn.functional.pad(
+                expected, (0, ids.shape[-1] - expected.shape[-1]), value=self.vocab.pad_id
+            )
         wrong = (expected != ids).nonzero()
         if len(wrong):
             where = tuple(int(i) for i in wrong[0])
@@ -303,7 +311,9 @@ class LMLayout(ABC):
 
     def __repr__(self) -> str:
         names = ", ".join(c.name for c in self.vocab.codebooks)
-        return f"{type(self).__name__}(vocab_size={self.vocab_size}, codebooks=[{names}], frame_rate={self.frame_rate:g})"
+        return (
+            f"{type(self).__name__}(vocab_size={self.vocab_size}, codebooks=[{names}], frame_rate={self.frame_rate:g})"
+        )
 
 
 class InterleavedLayout(LMLayout):
@@ -318,7 +328,9 @@ class InterleavedLayout(LMLayout):
         codes = self.vocab.stack(tokens)  # [B, K, T]
         batch, frames = codes.shape[0], codes.shape[-1]
         body = rearrange(codes, "b k t -> b (t k)")
-        ids = torch.full((batch, self.sequence_length(frames)), self.vocab.pad_id, dtype=torch.long, device=codes.device)
+        ids = torch.full(
+            (batch, self.sequence_length(frames)), self.vocab.pad_id, dtype=torch.long, device=codes.device
+        )
         ids[:, 0] = self.vocab.bos_id
         ids[:, 1:-1] = body
         ends = 1 + tokens.lengths.to(codes.device) * self.vocab.num_codebooks
@@ -354,7 +366,9 @@ class DelayedLayout(LMLayout):
         super().__init__(vocab)
         delays = tuple(range(vocab.num_codebooks)) if delays is None else tuple(int(d) for d in delays)
         if len(delays) != vocab.num_codebooks or min(delays) < 0:
-            raise TokenError(f"delays must be {vocab.num_codebooks} non-negative ints (one per codebook), got {delays}.")
+            raise TokenError(
+                f"delays must be {vocab.num_codebooks} non-negative ints (one per codebook), got {delays}."
+            )
         self.delays = delays
 
     @classmethod
@@ -378,7 +392,9 @@ class DelayedLayout(LMLayout):
         tokens = tokens.trim()
         codes = self.vocab.stack(tokens)  # [B, K, T]
         batch, k, frames = codes.shape
-        ids = torch.full((batch, k, self.sequence_length(frames)), self.vocab.pad_id, dtype=torch.long, device=codes.device)
+        ids = torch.full(
+            (batch, k, self.sequence_length(frames)), self.vocab.pad_id, dtype=torch.long, device=codes.device
+        )
         ids[:, :, 0] = self.vocab.bos_id
         ids.scatter_(2, self._columns(frames, codes.device).expand(batch, k, frames), codes)
         ends = 1 + self.max_delay + tokens.lengths.to(codes.device)
@@ -401,7 +417,9 @@ class DelayedLayout(LMLayout):
 
 def _batched(ids: Tensor, dims: int, shape: str) -> Tensor:
     if not isinstance(ids, Tensor) or ids.dtype.is_floating_point or ids.dtype == torch.bool:
-        raise TokenError(f"LM ids must be an integer tensor {shape}, got {type(ids).__name__} {getattr(ids, 'dtype', '')}.")
+        raise TokenError(
+            f"LM ids must be an integer tensor {shape}, got {type(ids).__name__} {getattr(ids, 'dtype', '')}."
+        )
     if ids.dim() == dims - 1:
         ids = ids[None]
     if ids.dim() != dims:

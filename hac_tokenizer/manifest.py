@@ -54,8 +54,14 @@ class ManifestEntry:
             except ValueError:
                 audio = audio.resolve()
         row = {
-            "id": self.id, "audio": str(audio), "duration": round(self.duration, 6), "sample_rate": self.sample_rate,
-            "language": self.language, "speaker": self.speaker, "text": self.text, "split": self.split,
+            "id": self.id,
+            "audio": str(audio),
+            "duration": round(self.duration, 6),
+            "sample_rate": self.sample_rate,
+            "language": self.language,
+            "speaker": self.speaker,
+            "text": self.text,
+            "split": self.split,
             "words": [{"start": w.start, "end": w.end, "word": w.label} for w in self.words],
             "phones": [{"start": p.start, "end": p.end, "phone": p.label} for p in self.phones],
         }
@@ -122,7 +128,9 @@ def write_manifest(path: str | os.PathLike, entries: Iterable[ManifestEntry]) ->
     return path
 
 
-def frame_labels(intervals: Sequence[Interval], num_frames: int, frame_rate: float, offset: float = 0.0) -> list[str | None]:
+def frame_labels(
+    intervals: Sequence[Interval], num_frames: int, frame_rate: float, offset: float = 0.0
+) -> list[str | None]:
     """Label of each frame (by its centre time, ``offset`` seconds into the audio); None between intervals."""
     labels: list[str | None] = [None] * num_frames
     for interval in intervals:

@@ -38,7 +38,9 @@ class HACOutput:
 def build_encoder(config: HACConfig) -> nn.Module:
     """The encoder of ``config.encoder_kind``: ``[B, 1, S], sample mask [B, 1, S] -> Z [B, D, S / hop]``."""
     if config.encoder_kind == "mel-convnext":
-        return MelEncoder(config.sample_rate, config.hop_length, config.encoder_dim, config.encoder_depth, config.latent_dim)
+        return MelEncoder(
+            config.sample_rate, config.hop_length, config.encoder_dim, config.encoder_depth, config.latent_dim
+        )
     return Encoder(config.encoder_dim, config.encoder_rates, config.latent_dim)
 
 
@@ -55,7 +57,9 @@ class HACModel(nn.Module):
         self.config = config
         d = config.latent_dim
         self.encoder = build_encoder(config)
-        self.acoustic = ResidualVQ(d, config.acoustic_layers, config.acoustic_codebook_size, config.acoustic_codebook_dim)
+        self.acoustic = ResidualVQ(
+            d, config.acoustic_layers, config.acoustic_codebook_size, config.acoustic_codebook_dim
+        )
         self.phonetic = None if config.phonetic is None else TokenStream(d, config.phonetic)
         self.lexical = None if config.lexical is None else TokenStream(d, config.lexical)
         self.decoder = build_decoder(config)

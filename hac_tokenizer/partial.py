@@ -29,7 +29,9 @@ def _complete(tokens: HACTokens, layers: int) -> HACTokens:
         raise TokenError("tokens hold no stream at all; encode at least one.")
     reference = next(iter(tokens.streams().values()))
     batch, frames = reference.shape[0], reference.shape[-1]
-    zeros = {name: torch.zeros(batch, frames, dtype=torch.long, device=reference.device) for name in ("lexical", "phonetic")}
+    zeros = {
+        name: torch.zeros(batch, frames, dtype=torch.long, device=reference.device) for name in ("lexical", "phonetic")
+    }
     acoustic = torch.zeros(batch, layers, frames, dtype=torch.long, device=reference.device)
     if tokens.acoustic is not None:
         kept = tokens.acoustic.shape[1]
@@ -52,7 +54,9 @@ def _acoustic_fill(fill: Tensor, batch: int, dim: int, device: torch.device) -> 
     if fill.dim() == 2 and fill.shape[0] == 1:
         fill = fill.expand(batch, -1)
     if fill.shape != (batch, dim):
-        raise TokenError(f"acoustic must be [D], [1, D] or [B, D] = [{batch}, {dim}] (e.g. voice.acoustic_mean), got {tuple(fill.shape)}.")
+        raise TokenError(
+            f"acoustic must be [D], [1, D] or [B, D] = [{batch}, {dim}] (e.g. voice.acoustic_mean), got {tuple(fill.shape)}."
+        )
     return rearrange(fill, "b d -> b d 1")
 
 

@@ -25,7 +25,12 @@ def check_tokens(tokens: object, config: HACConfig, model_name: str) -> dict[str
         raise TokenError(f"decode takes HACTokens (from encode or HACTokens.load), got {type(tokens).__name__}.")
     codes = tokens.streams()
     for name, value in {**codes, "lengths": tokens.lengths, "sample_lengths": tokens.sample_lengths}.items():
-        if not isinstance(value, Tensor) or value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
+        if (
+            not isinstance(value, Tensor)
+            or value.dtype.is_floating_point
+            or value.dtype.is_complex
+            or value.dtype == torch.bool
+        ):
             kind = value.dtype if isinstance(value, Tensor) else type(value).__name__
             raise TokenError(f"{name} must be a tensor of integers, got {kind}; build HACTokens with LongTensors.")
     _check_origin(tokens, config, model_name)

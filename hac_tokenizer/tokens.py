@@ -120,11 +120,15 @@ class HACTokens:
         first = items[0]
         for i, item in enumerate(items):
             if set(item.streams()) != set(first.streams()) or item.model != first.model:
-                raise TokenError(f"item {i} has other streams or another model than item 0; collate one model's tokens.")
+                raise TokenError(
+                    f"item {i} has other streams or another model than item 0; collate one model's tokens."
+                )
         longest = max(item.num_frames for item in items)
         stacked = {}
         for name in first.streams():
-            padded = [torch.nn.functional.pad(getattr(t, name), (0, longest - t.num_frames), value=PAD_ID) for t in items]
+            padded = [
+                torch.nn.functional.pad(getattr(t, name), (0, longest - t.num_frames), value=PAD_ID) for t in items
+            ]
             stacked[name] = torch.cat(padded)
         return dataclasses.replace(
             first,
@@ -161,8 +165,10 @@ class HACTokens:
         """
         lengths = self.lengths.cpu()
         if packed:
-            streams = {name: torch.cat([t[b, ..., :n] for b, n in enumerate(lengths.tolist())], dim=-1)
-                       for name, t in self.streams().items()}
+            streams = {
+                name: torch.cat([t[b, ..., :n] for b, n in enumerate(lengths.tolist())], dim=-1)
+                for name, t in self.streams().items()
+            }
         else:
             streams = self.streams()
         arrays = {name: _narrowest(t.cpu().numpy()) for name, t in streams.items()}
@@ -197,7 +203,9 @@ class HACTokens:
             )
         names, values = arrays.get("vocab_names", np.array([])), arrays.get("vocab_values", np.array([]))
         if names.shape != values.shape or names.ndim != 1:
-            raise TokenError(f"{source}: vocab_names {names.shape} and vocab_values {values.shape} do not pair up; the file is corrupt.")
+            raise TokenError(
+                f"{source}: vocab_names {names.shape} and vocab_values {values.shape} do not pair up; the file is corrupt."
+            )
         streams = {name: _ids(arrays, name, source) for name in STREAMS if name in arrays}
         lengths, sample_lengths = _ids(arrays, "lengths", source), _ids(arrays, "sample_lengths", source)
         if not streams:
@@ -273,7 +281,9 @@ def _check_padded(streams: dict[str, Tensor], lengths: Tensor, source: object) -
                 "[B, N, T]) with one B and one T; the file is corrupt."
             )
     if int(lengths.max()) > frames.pop():
-        raise TokenError(f"{source}: lengths reach {int(lengths.max())}, beyond the streams' frames; the file is corrupt.")
+        raise TokenError(
+            f"{source}: lengths reach {int(lengths.max())}, beyond the streams' frames; the file is corrupt."
+        )
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -283,7 +293,9 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic != b"PK\x03\x04":  # every npz is a zip archive; anything else (npy, pickle, text) is not ours
-            raise TokenError(f"{path} is not an npz archive (it starts with {magic!r}); pass a file written by HACTokens.save.")
+            raise TokenError(
+                f"{path} is not an npz archive (it starts with {magic!r}); pass a file written by HACTokens.save."
+            )
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
     except TokenError:

@@ -59,7 +59,9 @@ def _resolve_fit(fit: str | FrameFit) -> FrameFit:
     try:
         return FITS[fit]
     except KeyError:
-        raise TokenError(f"unknown length fit {fit!r}; use one of {sorted(FITS)} or a callable (available, needed) -> indices.") from None
+        raise TokenError(
+            f"unknown length fit {fit!r}; use one of {sorted(FITS)} or a callable (available, needed) -> indices."
+        ) from None
 
 
 def _resolve_layers(layers: Sequence[int] | None, num_layers: int) -> list[int]:
@@ -87,8 +89,10 @@ def fit_voice_frames(voice: HACTokens, lengths: Tensor, fit: str | FrameFit = "l
         available = int(voice.lengths[b if voice.batch_size > 1 else 0])
         index = torch.as_tensor(fit_fn(available, needed)).long().cpu()
         if index.shape != (needed,) or int(index.min()) < 0 or int(index.max()) >= available:
-            raise TokenError(f"length fit returned {tuple(index.shape)} indices in [{int(index.min())}, {int(index.max())}]; "
-                             f"it must return {needed} indices in [0, {available}).")
+            raise TokenError(
+                f"length fit returned {tuple(index.shape)} indices in [{int(index.min())}, {int(index.max())}]; "
+                f"it must return {needed} indices in [0, {available})."
+            )
         rows.append(torch.nn.functional.pad(index, (0, frames - needed)))
     return torch.stack(rows).to(lengths.device)
 
@@ -112,17 +116,27 @@ def swap_acoustic(
         ``HACTokens`` shaped like ``content`` with ``acoustic [B, N, T]`` (``PAD_ID`` past each length).
     """
     if voice.acoustic is None:
-        raise TokenError("the voice tokens have no acoustic stream; encode the reference with streams including 'acoustic'.")
+        raise TokenError(
+            "the voice tokens have no acoustic stream; encode the reference with streams including 'acoustic'."
+        )
     if voice.batch_size not in (1, content.batch_size):
-        raise TokenError(f"{voice.batch_size} voices for {content.batch_size} sources; pass one voice or one per source.")
+        raise TokenError(
+            f"{voice.batch_size} voices for {content.batch_size} sources; pass one voice or one per source."
+        )
     if content.vocab_sizes and voice.vocab_sizes and content.vocab_sizes != voice.vocab_sizes:
-        raise TokenError(f"content ({content.model}) and voice ({voice.model}) come from different models; encode both with one.")
+        raise TokenError(
+            f"content ({content.model}) and voice ({voice.model}) come from different models; encode both with one."
+        )
     num_layers = voice.acoustic.shape[1]
     chosen = _resolve_layers(layers, num_layers)
     if content.acoustic is None and len(chosen) < num_layers:
-        raise TokenError("content has no acoustic stream but some RVQ layers are kept from it; encode the source with 'acoustic'.")
+        raise TokenError(
+            "content has no acoustic stream but some RVQ layers are kept from it; encode the source with 'acoustic'."
+        )
     if content.acoustic is not None and content.acoustic.shape[1] != num_layers:
-        raise TokenError(f"content has {content.acoustic.shape[1]} acoustic layers and voice {num_layers}; use one model.")
+        raise TokenError(
+            f"content has {content.acoustic.shape[1]} acoustic layers and voice {num_layers}; use one model."
+        )
 
     lengths = content.lengths
     frames = content.num_frames
@@ -149,7 +163,8 @@ def acoustic_mean(model: HACModel, voice: HACTokens) -> Tensor:
     :meth:`HACTokenizer.acoustic_mean` is the thread-safe entry point.
     """
     if voice.acoustic is None:
-        raise TokenError("the voice tokens have no acoustic stream; encode the reference with streams including 'acoustic'.")
+        raise TokenError(
+            "the voice tokens have no acoustic stream; encode the reference with streams including 'acoustic'."
+        )
     with torch.inference_mode():
         return model.quantizer.acoustic_mean(voice.acoustic.to(model.device), voice.mask)
-

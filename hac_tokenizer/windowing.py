@@ -56,9 +56,7 @@ def window_frames(window_seconds: float, overlap_seconds: float, frame_rate: flo
     if not isinstance(window_seconds, numbers.Real) or not window_seconds > 0 or not math.isfinite(window_seconds):
         raise WindowError(f"window_seconds must be a positive number, got {window_seconds!r}.")
     if not isinstance(overlap_seconds, numbers.Real) or not 0 <= overlap_seconds < window_seconds:
-        raise WindowError(
-            f"overlap_seconds must lie in [0, window_seconds={window_seconds}), got {overlap_seconds!r}."
-        )
+        raise WindowError(f"overlap_seconds must lie in [0, window_seconds={window_seconds}), got {overlap_seconds!r}.")
     window = max(1, round(window_seconds * frame_rate))
     overlap = 2 * round(overlap_seconds * frame_rate / 2)
     if overlap >= window:

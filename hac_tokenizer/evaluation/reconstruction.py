@@ -258,8 +258,11 @@ def default_metrics() -> ReconstructionMetrics:
         pairwise["visqol"] = Visqol()
     return ReconstructionMetrics(
         {
-            "mel_distance": mel_distance, "stft_distance": stft_distance, "si_sdr": si_sdr,
-            "level_db": level_difference, "lag_ms": lag_ms,
+            "mel_distance": mel_distance,
+            "stft_distance": stft_distance,
+            "si_sdr": si_sdr,
+            "level_db": level_difference,
+            "lag_ms": lag_ms,
         },
         pairwise,
     )

@@ -31,7 +31,9 @@ def _weight_normed(conv: nn.Module) -> nn.Module:
     return weight_norm(conv)
 
 
-def wn_conv1d(in_ch: int, out_ch: int, kernel: int, stride: int = 1, dilation: int = 1, padding: int | None = None) -> nn.Module:
+def wn_conv1d(
+    in_ch: int, out_ch: int, kernel: int, stride: int = 1, dilation: int = 1, padding: int | None = None
+) -> nn.Module:
     """Weight-normed conv; ``padding`` defaults to "same" for odd kernels at stride 1."""
     if padding is None:
         padding = dilation * (kernel - 1) // 2

@@ -28,7 +28,9 @@ from .errors import CodebookError
 class CodebookMonitor:
     """Moving statistics of the codes of one codebook (``num_codebooks=1``) or of each layer of an RVQ."""
 
-    def __init__(self, codebook_size: int, num_codebooks: int = 1, decay: float = 0.99, dead_ratio: float = 0.03) -> None:
+    def __init__(
+        self, codebook_size: int, num_codebooks: int = 1, decay: float = 0.99, dead_ratio: float = 0.03
+    ) -> None:
         self.codebook_size = codebook_size
         self.num_codebooks = num_codebooks
         self.decay = decay

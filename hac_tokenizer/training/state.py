@@ -91,5 +91,7 @@ def load_state(run_dir: str | os.PathLike, map_location: str | torch.device = "c
         ) from err
     version = state.get("version") if isinstance(state, dict) else f"<none: a {type(state).__name__}, not a dict>"
     if version != STATE_VERSION:
-        raise CheckpointError(f"{path} has training-state version {version!r}; this hac-tokenizer writes {STATE_VERSION}.")
+        raise CheckpointError(
+            f"{path} has training-state version {version!r}; this hac-tokenizer writes {STATE_VERSION}."
+        )
     return state

@@ -86,9 +86,15 @@ class Trainer:
             raise ConfigError(f"no entries{f' of split {split!r}' if split else ''} in {list(manifests)}.")
         model_config = self.student.model.config
         return ClipLoader(
-            entries, batch_size // self.runtime.world_size, clip_seconds=self.config.data.clip_seconds,
-            sample_rate=model_config.sample_rate, hop_length=model_config.hop_length, seed=self.config.seed,
-            num_workers=self.config.data.num_workers, rank=self.runtime.rank, world_size=self.runtime.world_size,
+            entries,
+            batch_size // self.runtime.world_size,
+            clip_seconds=self.config.data.clip_seconds,
+            sample_rate=model_config.sample_rate,
+            hop_length=model_config.hop_length,
+            seed=self.config.seed,
+            num_workers=self.config.data.num_workers,
+            rank=self.runtime.rank,
+            world_size=self.runtime.world_size,
             augment=augment,
         )
 
@@ -118,15 +124,20 @@ class Trainer:
         terms = self.generator_terms(out, audio, fake, adversarial)
         weights = self.config.loss
         total = sum(getattr(weights, name) * value for name, value in terms.items())
-        grad_g = _update(total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator)
+        grad_g = _update(
+            total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator
+        )
         self.step += 1
         frame_mask = batch.frame_mask(num_frames).to(audio.device)
         self.upkeep.observe(out.hac.quantized, frame_mask)
         if self.upkeep.due(self.step):
             self.upkeep.replace(out.hac.quantized, self.runtime, frame_mask)
         return {
-            "total": total.detach(), **{k: v.detach() for k, v in terms.items()},
-            "discriminator": d_loss, "grad_norm_g": grad_g, "grad_norm_d": grad_d,
+            "total": total.detach(),
+            **{k: v.detach() for k, v in terms.items()},
+            "discriminator": d_loss,
+            "grad_norm_g": grad_g,
+            "grad_norm_d": grad_d,
         }
 
     def _discriminator_step(self, audio: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
@@ -231,9 +242,12 @@ class Trainer:
                     "model": self.student.model.state_dict(),
                     "distillers": self.student.distillers.state_dict(),
                     "discriminator": self.discriminator.state_dict(),
-                    "optim_g": self.opt_g.state_dict(), "optim_d": self.opt_d.state_dict(),
-                    "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
-                    "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+                    "optim_g": self.opt_g.state_dict(),
+                    "optim_d": self.opt_d.state_dict(),
+                    "sched_g": self.sched_g.state_dict(),
+                    "sched_d": self.sched_d.state_dict(),
+                    "scaler_g": self.scaler_g.state_dict(),
+                    "scaler_d": self.scaler_d.state_dict(),
                     "ranks": per_rank,
                 },
                 self.run_dir,
@@ -261,7 +275,9 @@ class Trainer:
         self.step = state["step"]
 
 
-def _optimiser(module: nn.Module, config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+def _optimiser(
+    module: nn.Module, config: TrainConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     o = config.optim
     optimiser = torch.optim.AdamW(module.parameters(), lr=o.lr, betas=o.betas, weight_decay=o.weight_decay)
     return optimiser, torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=o.gamma)
@@ -281,6 +297,7 @@ def _update(loss: Tensor, optimiser, scheduler, scaler: torch.amp.GradScaler, mo
 
 def _split(outputs: list[DiscriminatorOutput], n: int) -> tuple[list[DiscriminatorOutput], list[DiscriminatorOutput]]:
     """Outputs on ``cat([real, fake])`` -> (outputs on real, outputs on fake)."""
+
     def part(o: DiscriminatorOutput, s: slice) -> DiscriminatorOutput:
         return DiscriminatorOutput(o.logits[s], [f[s] for f in o.features])
 

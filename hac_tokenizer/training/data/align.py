@@ -61,11 +61,45 @@ FRAME_RATE = 100  # PocketSphinx's default -frate: 10 ms frames
 
 # CMUdict phones (no stress) -> IPA, General American as in eSpeak NG's en-us voice.
 ARPABET_TO_IPA: Mapping[str, str] = {
-    "AA": "ɑː", "AE": "æ", "AH": "ə", "AO": "ɔː", "AW": "aʊ", "AY": "aɪ", "EH": "ɛ", "ER": "ɚ", "EY": "eɪ",
-    "IH": "ɪ", "IY": "iː", "OW": "oʊ", "OY": "ɔɪ", "UH": "ʊ", "UW": "uː",
-    "B": "b", "CH": "tʃ", "D": "d", "DH": "ð", "F": "f", "G": "ɡ", "HH": "h", "JH": "dʒ", "K": "k", "L": "l",
-    "M": "m", "N": "n", "NG": "ŋ", "P": "p", "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "V": "v",
-    "W": "w", "Y": "j", "Z": "z", "ZH": "ʒ",
+    "AA": "ɑː",
+    "AE": "æ",
+    "AH": "ə",
+    "AO": "ɔː",
+    "AW": "aʊ",
+    "AY": "aɪ",
+    "EH": "ɛ",
+    "ER": "ɚ",
+    "EY": "eɪ",
+    "IH": "ɪ",
+    "IY": "iː",
+    "OW": "oʊ",
+    "OY": "ɔɪ",
+    "UH": "ʊ",
+    "UW": "uː",
+    "B": "b",
+    "CH": "tʃ",
+    "D": "d",
+    "DH": "ð",
+    "F": "f",
+    "G": "ɡ",
+    "HH": "h",
+    "JH": "dʒ",
+    "K": "k",
+    "L": "l",
+    "M": "m",
+    "N": "n",
+    "NG": "ŋ",
+    "P": "p",
+    "R": "ɹ",
+    "S": "s",
+    "SH": "ʃ",
+    "T": "t",
+    "TH": "θ",
+    "V": "v",
+    "W": "w",
+    "Y": "j",
+    "Z": "z",
+    "ZH": "ʒ",
 }
 SILENCE_PHONES = frozenset({"SIL"})  # plus noise phones, written "+NSN+", "+SPN+", ...
 
@@ -77,24 +111,44 @@ _ABBREVIATION = re.compile(r"^(?:[a-z]\.){2,}$")  # a.m., u.s.
 # Words CMUdict lacks, written by hand (ARPAbet, no stress); added to the decoder's dictionary. They
 # come from the Asterisk prompts; the score check drops an entry whose audio does not fit them.
 EXTRA_PRONUNCIATIONS: Mapping[str, str] = {
-    "unmute": "AH N M Y UW T", "unmuted": "AH N M Y UW T IH D", "undelete": "AH N D IH L IY T",
-    "undeleted": "AH N D IH L IY T IH D", "rerecord": "R IY R IH K AO R D", "prepend": "P R IY P EH N D",
-    "prepending": "P R IY P EH N D IH NG", "forevermore": "F ER EH V ER M AO R",
-    "semicolon": "S EH M IY K OW L AH N", "caret": "K EH R AH T", "backtick": "B AE K T IH K",
-    "pbx": "P IY B IY EH K S", "ivr": "AY V IY AA R", "digium": "D IH JH IY AH M", "waldo's": "W AO L D OW Z",
+    "unmute": "AH N M Y UW T",
+    "unmuted": "AH N M Y UW T IH D",
+    "undelete": "AH N D IH L IY T",
+    "undeleted": "AH N D IH L IY T IH D",
+    "rerecord": "R IY R IH K AO R D",
+    "prepend": "P R IY P EH N D",
+    "prepending": "P R IY P EH N D IH NG",
+    "forevermore": "F ER EH V ER M AO R",
+    "semicolon": "S EH M IY K OW L AH N",
+    "caret": "K EH R AH T",
+    "backtick": "B AE K T IH K",
+    "pbx": "P IY B IY EH K S",
+    "ivr": "AY V IY AA R",
+    "digium": "D IH JH IY AH M",
+    "waldo's": "W AO L D OW Z",
 }
 # Misspellings and joined words of real transcripts -> dictionary words.
 SPELLING: Mapping[str, str] = {
-    "represenatives": "representatives", "exclaimation": "exclamation", "witheld": "withheld",
-    "indentified": "identified", "fourtieth": "fortieth", "umute": "unmute", "xray": "x ray",
-    "touchtone": "touch tone", "lowercase": "lower case", "uppercase": "upper case",
+    "represenatives": "representatives",
+    "exclaimation": "exclamation",
+    "witheld": "withheld",
+    "indentified": "identified",
+    "fourtieth": "fortieth",
+    "umute": "unmute",
+    "xray": "x ray",
+    "touchtone": "touch tone",
+    "lowercase": "lower case",
+    "uppercase": "upper case",
 }
 
 # KTuberling (Debian ktuberling-data, GPL-2+): scenes whose objects' file names carry the scene's name.
 KTUBERLING_SCENES = ("egypt", "moon", "pizzeria", "tv")
 KTUBERLING_SPELLING = {
-    "palmtree": "palm tree", "fallingstar": "falling star", "moonwalker": "moon walker",
-    "sphynx": "sphinx", "broccolli": "broccoli",
+    "palmtree": "palm tree",
+    "fallingstar": "falling star",
+    "moonwalker": "moon walker",
+    "sphynx": "sphinx",
+    "broccolli": "broccoli",
 }
 
 DEFAULT_MIN_FRAME_SCORE = -22.0
@@ -296,8 +350,11 @@ class PocketsphinxAligner:
         if [w.label for w in word_rows] != list(words):
             raise AlignmentError("no path", f"aligned words {[w.label for w in word_rows]} differ from the text")
         if frame_score < self.min_frame_score:
-            raise AlignmentError("poor fit", f"acoustic score {frame_score:.1f} per frame is below "
-                                 f"{self.min_frame_score}; is the transcript what is said?")
+            raise AlignmentError(
+                "poor fit",
+                f"acoustic score {frame_score:.1f} per frame is below "
+                f"{self.min_frame_score}; is the transcript what is said?",
+            )
         return Alignment(tuple(word_rows), tuple(phone_rows), frame_score, frames)
 
 
@@ -334,16 +391,23 @@ class AlignmentReport:
         words = sum(len(e.words) for e in aligned)
         dropped = sum(len(v) for v in self.dropped.values())
         reasons = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.dropped.items())) or "none"
-        score = (f"; frame score median {np.median(self.scores):.1f}, lowest {min(self.scores):.1f}"
-                 if self.scores else "")
-        return (f"{len(aligned)} aligned utterances ({minutes:.2f} min, {words} words, {phones} phones); "
-                f"{len(self.passed_through)} passed through unaligned (other languages); "
-                f"{dropped} dropped ({reasons}){score}")
+        score = (
+            f"; frame score median {np.median(self.scores):.1f}, lowest {min(self.scores):.1f}" if self.scores else ""
+        )
+        return (
+            f"{len(aligned)} aligned utterances ({minutes:.2f} min, {words} words, {phones} phones); "
+            f"{len(self.passed_through)} passed through unaligned (other languages); "
+            f"{dropped} dropped ({reasons}){score}"
+        )
 
 
-def align_entries(entries: Iterable[ManifestEntry], transcripts: TranscriptSource | None = None,
-                  languages: Iterable[str] = ("en",), aligner: PocketsphinxAligner | None = None,
-                  progress: Callable[[int], None] | None = None) -> AlignmentReport:
+def align_entries(
+    entries: Iterable[ManifestEntry],
+    transcripts: TranscriptSource | None = None,
+    languages: Iterable[str] = ("en",),
+    aligner: PocketsphinxAligner | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AlignmentReport:
     """Fill ``words``, ``phones`` (and ``text``: the aligned words) of entries in ``languages``.
 
     Entries of other languages pass through unchanged; those that cannot be aligned are dropped and

@@ -95,7 +95,7 @@ def convolve_aligned(audio: np.ndarray, rir: np.ndarray, direct: int) -> np.ndar
     the input was (what comes before it in ``rir``, a fractional-delay filter's left half, acts ahead of it).
     """
     size = fft_size(len(audio) + len(rir) - 1)
-    wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(rir, size), n=size)[direct:direct + len(audio)]
+    wet = np.fft.irfft(np.fft.rfft(audio, size) * np.fft.rfft(rir, size), n=size)[direct : direct + len(audio)]
     # keep the loudness: reverberation should change the room, not the level
     return (wet * np.sqrt(_power(audio) / _power(wet))).astype(np.float32)
 
@@ -165,8 +165,9 @@ class ShoeBoxRoom:
         return lengths, room.sources[0].damping[0, visible]
 
 
-def shoebox_impulse_response(room: ShoeBoxRoom, sample_rate: int, rng: np.random.Generator,
-                             max_order: int = 12) -> tuple[np.ndarray, int]:
+def shoebox_impulse_response(
+    room: ShoeBoxRoom, sample_rate: int, rng: np.random.Generator, max_order: int = 12
+) -> tuple[np.ndarray, int]:
     """``([L] RIR, index of its direct path)``: the direct path is a unit impulse at that index.
 
     Early part: every image source of ``pyroomacoustics``' image method up to ``max_order`` reflections,
@@ -191,10 +192,10 @@ def shoebox_impulse_response(room: ShoeBoxRoom, sample_rate: int, rng: np.random
     positions = np.floor(delays).astype(np.int64)[:, None] + np.arange(FRACTIONAL_DELAY_TAPS)[None, :]
     weights = fractional_delays(delays) * amplitudes[:, None]
     rir = np.bincount(positions.ravel(), weights.ravel(), minlength=length + 2 * half)[: length + 2 * half]
-    level = float(np.mean(rir[half + tail_start - window:half + tail_start] ** 2))
+    level = float(np.mean(rir[half + tail_start - window : half + tail_start] ** 2))
     t = (np.arange(tail_start, length) - (tail_start - window / 2)) / sample_rate  # s after the window's centre
     tail = np.sqrt(level) * np.exp(-0.5 * LN_1E6 * t / room.rt60) * rng.standard_normal(len(t))
-    rir[half + tail_start:half + length] = tail
+    rir[half + tail_start : half + length] = tail
     return rir, half
 
 

@@ -59,9 +59,14 @@ class _Event(ctypes.Structure):
     """``espeak_EVENT`` of speak_lib.h."""
 
     _fields_ = [
-        ("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
-        ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p), ("id", _Union),
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", _Union),
     ]
 
 
@@ -147,8 +152,14 @@ class _FreshLibrary:
     def __enter__(self) -> ctypes.CDLL:
         lib = self._load_private_copy()
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-            ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         options = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA | INITIALIZE_DONT_EXIT
@@ -166,7 +177,7 @@ class _FreshLibrary:
 
 
 def _unload(handle: int) -> None:
-    unload = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary")
+    unload = getattr(_ctypes, "dlclose", None) or _ctypes.FreeLibrary  # POSIX, else Windows
     unload(handle)
 
 
@@ -209,8 +220,11 @@ class EspeakSynthesizer:
                 f"eSpeak has no voice {settings.name!r}; language voices are under {self.data / 'lang'}, "
                 f"variants under {self.data / 'voices' / '!v'}."
             )
-        for parameter, value in ((PARAM_RATE, settings.rate), (PARAM_PITCH, settings.pitch),
-                                 (PARAM_RANGE, settings.pitch_range)):
+        for parameter, value in (
+            (PARAM_RATE, settings.rate),
+            (PARAM_PITCH, settings.pitch),
+            (PARAM_RANGE, settings.pitch_range),
+        ):
             if lib.espeak_SetParameter(parameter, int(value), 0) != 0:
                 raise EspeakError(f"espeak_SetParameter({parameter}, {value}) failed for {settings}")
         # breathy variants draw noise from libc's rand(), the rest from eSpeak's own generator: seed both
@@ -280,8 +294,11 @@ def align_events(
             current = _word_index(event.text_position, starts)
             word_event.setdefault(current, event.sample)
         elif event.type == EVENT_PHONEME and event.phone.strip():
-            end = boundaries[int(np.searchsorted(boundaries, event.sample, side="right"))] \
-                if event.sample < num_samples else num_samples
+            end = (
+                boundaries[int(np.searchsorted(boundaries, event.sample, side="right"))]
+                if event.sample < num_samples
+                else num_samples
+            )
             phones.append((event.sample, end, event.phone))
             word_of_phone.append(current)
     found = sorted(set(word_of_phone))

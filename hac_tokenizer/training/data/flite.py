@@ -34,13 +34,50 @@ from .espeak import Synthesis, VoiceSettings
 
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 BASE_RATE = 175  # words per minute that leave Flite's durations as they are
-ARPABET_TO_IPA: Mapping[str, str] = MappingProxyType({
-    "aa": "ɑː", "ae": "æ", "ah": "ʌ", "ao": "ɔː", "aw": "aʊ", "ax": "ə", "ay": "aɪ", "b": "b", "ch": "tʃ",
-    "d": "d", "dh": "ð", "eh": "ɛ", "er": "ɚ", "ey": "eɪ", "f": "f", "g": "ɡ", "hh": "h", "ih": "ɪ",
-    "iy": "iː", "jh": "dʒ", "k": "k", "l": "l", "m": "m", "n": "n", "ng": "ŋ", "ow": "oʊ", "oy": "ɔɪ",
-    "p": "p", "r": "ɹ", "s": "s", "sh": "ʃ", "t": "t", "th": "θ", "uh": "ʊ", "uw": "uː", "v": "v", "w": "w",
-    "y": "j", "z": "z", "zh": "ʒ",
-})
+ARPABET_TO_IPA: Mapping[str, str] = MappingProxyType(
+    {
+        "aa": "ɑː",
+        "ae": "æ",
+        "ah": "ʌ",
+        "ao": "ɔː",
+        "aw": "aʊ",
+        "ax": "ə",
+        "ay": "aɪ",
+        "b": "b",
+        "ch": "tʃ",
+        "d": "d",
+        "dh": "ð",
+        "eh": "ɛ",
+        "er": "ɚ",
+        "ey": "eɪ",
+        "f": "f",
+        "g": "ɡ",
+        "hh": "h",
+        "ih": "ɪ",
+        "iy": "iː",
+        "jh": "dʒ",
+        "k": "k",
+        "l": "l",
+        "m": "m",
+        "n": "n",
+        "ng": "ŋ",
+        "ow": "oʊ",
+        "oy": "ɔɪ",
+        "p": "p",
+        "r": "ɹ",
+        "s": "s",
+        "sh": "ʃ",
+        "t": "t",
+        "th": "θ",
+        "uh": "ʊ",
+        "uw": "uː",
+        "v": "v",
+        "w": "w",
+        "y": "j",
+        "z": "z",
+        "zh": "ʒ",
+    }
+)
 # as eSpeak writes them: a stressed "er" is the long vowel of "bird", an unstressed "iy" the "y" of "happy"
 STRESSED_IPA: Mapping[str, str] = MappingProxyType({"er": "ɜː"})
 UNSTRESSED_IPA: Mapping[str, str] = MappingProxyType({"iy": "i"})
@@ -49,8 +86,13 @@ UNSTRESSED_IPA: Mapping[str, str] = MappingProxyType({"iy": "i"})
 class _Wave(ctypes.Structure):
     """``cst_wave`` of cst_wave.h."""
 
-    _fields_ = [("type", ctypes.c_char_p), ("sample_rate", ctypes.c_int), ("num_samples", ctypes.c_int),
-                ("num_channels", ctypes.c_int), ("samples", ctypes.POINTER(ctypes.c_short))]
+    _fields_ = [
+        ("type", ctypes.c_char_p),
+        ("sample_rate", ctypes.c_int),
+        ("num_samples", ctypes.c_int),
+        ("num_channels", ctypes.c_int),
+        ("samples", ctypes.POINTER(ctypes.c_short)),
+    ]
 
 
 class _Voice(ctypes.Structure):
@@ -82,8 +124,10 @@ _VOICES: dict[str, ctypes._Pointer] = {}  # loaded once per process: Flite's voi
 def _find(name: str) -> str:
     path = ctypes.util.find_library(name)
     if path is None:
-        raise FliteError(f"lib{name} not found: install Flite (Debian/Ubuntu: `apt-get install flite`), "
-                         "or leave Flite voices out of the corpus (flite_share=0).")
+        raise FliteError(
+            f"lib{name} not found: install Flite (Debian/Ubuntu: `apt-get install flite`), "
+            "or leave Flite voices out of the corpus (flite_share=0)."
+        )
     return path
 
 
@@ -200,16 +244,26 @@ def _word_segments(lib: ctypes.CDLL, word: int):
             yield start, end, lib.item_feat_string(segment, b"name").decode(), stressed
 
 
-def _to_synthesis(pcm: np.ndarray, sample_rate: int, words: Sequence[str],
-                  segments: Sequence[Sequence[tuple[float, float, str, bool]]]) -> Synthesis:
+def _to_synthesis(
+    pcm: np.ndarray,
+    sample_rate: int,
+    words: Sequence[str],
+    segments: Sequence[Sequence[tuple[float, float, str, bool]]],
+) -> Synthesis:
     """Audio and intervals from each word's Flite segments, clipped to the audio (a diphone voice may end early)."""
     duration = len(pcm) / sample_rate
     if any(not word_segments for word_segments in segments):
         raise FliteWordMismatchError(f"Flite gave a word of {list(words)} no phones.")
-    phones = [[Interval(min(start, duration), min(end, duration), ipa(name, stressed))
-               for start, end, name, stressed in word_segments] for word_segments in segments]
+    phones = [
+        [
+            Interval(min(start, duration), min(end, duration), ipa(name, stressed))
+            for start, end, name, stressed in word_segments
+        ]
+        for word_segments in segments
+    ]
     return Synthesis(
-        audio=pcm.astype(np.float32) / 32768.0, sample_rate=sample_rate,
+        audio=pcm.astype(np.float32) / 32768.0,
+        sample_rate=sample_rate,
         words=tuple(Interval(p[0].start, p[-1].end, word) for p, word in zip(phones, words)),
         phones=tuple(phone for word_phones in phones for phone in word_phones),
     )

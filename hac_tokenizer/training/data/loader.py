@@ -71,9 +71,14 @@ class ClipDataset(Dataset):
             rng = np.random.default_rng(key.augment_seed)
             audio[:valid] = torch.from_numpy(self.channel(audio[:valid].numpy(), self.sample_rate, rng))
         return Batch(
-            audio=rearrange(audio, "s -> 1 1 s"), ids=[entry.id], frame_offsets=[key.frame_offset],
-            words=[slice_intervals(entry.words, begin, end)], phones=[slice_intervals(entry.phones, begin, end)],
-            languages=[entry.language], speakers=[entry.speaker], valid_frames=[-(-valid // self.hop_length)],
+            audio=rearrange(audio, "s -> 1 1 s"),
+            ids=[entry.id],
+            frame_offsets=[key.frame_offset],
+            words=[slice_intervals(entry.words, begin, end)],
+            phones=[slice_intervals(entry.phones, begin, end)],
+            languages=[entry.language],
+            speakers=[entry.speaker],
+            valid_frames=[-(-valid // self.hop_length)],
         )
 
 
@@ -94,8 +99,17 @@ def collate(items: Sequence[Batch]) -> Batch:
 class EpochPlan:
     """Which clips make up each of this rank's batches in an epoch, from (seed, epoch) only."""
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, clip_samples: int, hop_length: int, seed: int,
-                 rank: int, world_size: int, augment: bool) -> None:
+    def __init__(
+        self,
+        lengths: np.ndarray,
+        batch_size: int,
+        clip_samples: int,
+        hop_length: int,
+        seed: int,
+        rank: int,
+        world_size: int,
+        augment: bool,
+    ) -> None:
         self.lengths = lengths  # [N] utterance lengths in samples
         self.batch_size, self.clip_samples, self.hop_length = batch_size, clip_samples, hop_length
         self.seed, self.rank, self.world_size, self.augment = seed, rank, world_size, augment
@@ -106,9 +120,12 @@ class EpochPlan:
         order = rng.permutation(len(self.lengths))
         clipped = np.minimum(self.lengths, self.clip_samples)
         pool = self.batch_size * BUCKET_POOL
-        bucketed = np.concatenate([
-            chunk[np.argsort(clipped[chunk], kind="stable")] for chunk in np.split(order, range(pool, len(order), pool))
-        ])
+        bucketed = np.concatenate(
+            [
+                chunk[np.argsort(clipped[chunk], kind="stable")]
+                for chunk in np.split(order, range(pool, len(order), pool))
+            ]
+        )
         usable = len(bucketed) // self.batch_size * self.batch_size
         batches = rearrange(bucketed[:usable], "(n b) -> n b", b=self.batch_size)
         return batches[rng.permutation(len(batches))]
@@ -119,15 +136,17 @@ class EpochPlan:
         # offsets for every utterance are drawn up front, so a clip does not depend on batch composition
         max_frames = np.maximum(0, (self.lengths - self.clip_samples) // self.hop_length)
         offsets = np.floor(rng.random(len(self.lengths)) * (max_frames + 1)).astype(np.int64)
-        batches = self._global_batches(rng)[: self.batches_per_epoch * self.world_size][self.rank::self.world_size]
+        batches = self._global_batches(rng)[: self.batches_per_epoch * self.world_size][self.rank :: self.world_size]
         plan = []
         for batch in batches:
             longest = max(min(int(self.lengths[i]) - offsets[i] * self.hop_length, self.clip_samples) for i in batch)
             num_samples = max(self.hop_length, math.ceil(longest / self.hop_length) * self.hop_length)
-            plan.append([
-                ClipKey(int(i), int(offsets[i]), num_samples, (self.seed, epoch, int(i)) if self.augment else None)
-                for i in batch
-            ])
+            plan.append(
+                [
+                    ClipKey(int(i), int(offsets[i]), num_samples, (self.seed, epoch, int(i)) if self.augment else None)
+                    for i in batch
+                ]
+            )
         return plan
 
 
@@ -141,9 +160,20 @@ class ClipLoader:
     Each rank (``rank`` of ``world_size``) gets disjoint batches, the same number per epoch.
     """
 
-    def __init__(self, entries: list[ManifestEntry], batch_size: int, *, sample_rate: int, hop_length: int,
-                 clip_seconds: float = 3.8, seed: int = 0, num_workers: int = 0,
-                 rank: int = 0, world_size: int = 1, augment: bool = False) -> None:
+    def __init__(
+        self,
+        entries: list[ManifestEntry],
+        batch_size: int,
+        *,
+        sample_rate: int,
+        hop_length: int,
+        clip_seconds: float = 3.8,
+        seed: int = 0,
+        num_workers: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        augment: bool = False,
+    ) -> None:
         if not 0 <= rank < world_size:
             raise DataError(f"rank {rank} must be in [0, world_size={world_size}).")
         if len(entries) < batch_size * world_size:
@@ -170,8 +200,12 @@ class ClipLoader:
             epoch, position = epoch + 1, 0
 
     def __iter__(self) -> Iterator[Batch]:
-        loader = DataLoader(self.dataset, batch_sampler=self._keys(self.epoch, self.position), collate_fn=collate,
-                            num_workers=self.num_workers)
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=self._keys(self.epoch, self.position),
+            collate_fn=collate,
+            num_workers=self.num_workers,
+        )
         for batch in loader:
             # counted when handed out, not when prefetched, so a checkpoint taken now resumes right after it
             self.position += 1

@@ -41,8 +41,14 @@ from ..errors import DataError
 from .textgrid import read_alignment
 
 MLS_LANGUAGE_CODES = {
-    "english": "en", "german": "de", "dutch": "nl", "french": "fr",
-    "spanish": "es", "italian": "it", "portuguese": "pt", "polish": "pl",
+    "english": "en",
+    "german": "de",
+    "dutch": "nl",
+    "french": "fr",
+    "spanish": "es",
+    "italian": "it",
+    "portuguese": "pt",
+    "polish": "pl",
 }
 SPLIT_NAMES = {"dev": "valid", "train": "train", "test": "test"}
 
@@ -74,8 +80,10 @@ class PreparedCorpus:
 
     def summary(self) -> str:
         hours = sum(e.duration for e in self.entries) / 3600
-        return (f"{len(self.entries)} utterances ({hours:.2f} h); left out: {len(self.missing_audio)} without audio, "
-                f"{len(self.unreadable_audio)} unreadable, {len(self.missing_alignment)} without a TextGrid")
+        return (
+            f"{len(self.entries)} utterances ({hours:.2f} h); left out: {len(self.missing_audio)} without audio, "
+            f"{len(self.unreadable_audio)} unreadable, {len(self.missing_alignment)} without a TextGrid"
+        )
 
 
 def index_textgrids(alignments: str | os.PathLike) -> dict[str, Path]:
@@ -86,8 +94,9 @@ def index_textgrids(alignments: str | os.PathLike) -> dict[str, Path]:
     return {p.stem: p for p in sorted(alignments.rglob("*.TextGrid"))}
 
 
-def build_manifest(utterances: Iterable[Utterance], language: str,
-                   alignments: str | os.PathLike | None = None) -> PreparedCorpus:
+def build_manifest(
+    utterances: Iterable[Utterance], language: str, alignments: str | os.PathLike | None = None
+) -> PreparedCorpus:
     """Entries for utterances whose audio exists (and TextGrid, when ``alignments`` is given)."""
     textgrids = index_textgrids(alignments) if alignments is not None else None
     corpus = PreparedCorpus()
@@ -106,11 +115,20 @@ def build_manifest(utterances: Iterable[Utterance], language: str,
         except RuntimeError:  # soundfile's LibsndfileError: a corrupt or truncated file is one failed utterance
             corpus.unreadable_audio.append(utt.id)
             continue
-        corpus.entries.append(ManifestEntry(
-            id=utt.id, audio=utt.audio.resolve(), duration=info.frames / info.samplerate, language=language,
-            speaker=utt.speaker, sample_rate=info.samplerate, text=utt.text, split=utt.split,
-            words=words, phones=phones,
-        ))
+        corpus.entries.append(
+            ManifestEntry(
+                id=utt.id,
+                audio=utt.audio.resolve(),
+                duration=info.frames / info.samplerate,
+                language=language,
+                speaker=utt.speaker,
+                sample_rate=info.samplerate,
+                text=utt.text,
+                split=utt.split,
+                words=words,
+                phones=phones,
+            )
+        )
     return corpus
 
 
@@ -129,8 +147,13 @@ def librispeech_utterances(root: str | os.PathLike, subsets: Iterable[str] | Non
         for transcript in sorted((root / subset).glob("*/*/*.trans.txt")):
             for line in _lines(transcript):
                 utt_id, _, text = line.partition(" ")
-                yield Utterance(utt_id, transcript.parent / f"{utt_id}.flac", text.strip(),
-                                f"librispeech-{utt_id.split('-')[0]}", subset)
+                yield Utterance(
+                    utt_id,
+                    transcript.parent / f"{utt_id}.flac",
+                    text.strip(),
+                    f"librispeech-{utt_id.split('-')[0]}",
+                    subset,
+                )
 
 
 def mls_language(root: str | os.PathLike) -> str:
@@ -142,8 +165,9 @@ def mls_language(root: str | os.PathLike) -> str:
     raise DataError(f"cannot tell the language of {root} from its name; pass language= (e.g. 'de').")
 
 
-def mls_utterances(root: str | os.PathLike, language: str,
-                   splits: Iterable[str] = ("train", "dev", "test")) -> Iterator[Utterance]:
+def mls_utterances(
+    root: str | os.PathLike, language: str, splits: Iterable[str] = ("train", "dev", "test")
+) -> Iterator[Utterance]:
     """Utterances of an MLS language directory (flac or opus release)."""
     root = Path(root)
     for split in splits:
@@ -169,12 +193,15 @@ def voxpopuli_dir(root: str | os.PathLike, language: str) -> Path:
     for candidate in (root, root / "transcribed_data" / language):
         if any(candidate.glob("asr_*.tsv")):
             return candidate
-    raise DataError(f"no asr_<split>.tsv under {root} or {root / 'transcribed_data' / language}; "
-                    "run `python -m voxpopuli.get_asr_data --root ROOT --lang LANG` first.")
+    raise DataError(
+        f"no asr_<split>.tsv under {root} or {root / 'transcribed_data' / language}; "
+        "run `python -m voxpopuli.get_asr_data --root ROOT --lang LANG` first."
+    )
 
 
-def voxpopuli_utterances(root: str | os.PathLike, language: str,
-                         splits: Iterable[str] = ("train", "dev", "test")) -> Iterator[Utterance]:
+def voxpopuli_utterances(
+    root: str | os.PathLike, language: str, splits: Iterable[str] = ("train", "dev", "test")
+) -> Iterator[Utterance]:
     """Utterances of one VoxPopuli language (normalised text)."""
     folder = voxpopuli_dir(root, language)
     for split in splits:
@@ -184,8 +211,13 @@ def voxpopuli_utterances(root: str | os.PathLike, language: str,
         with tsv.open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
                 utt_id = row["id"]
-                yield Utterance(utt_id, folder / utt_id[:4] / f"{utt_id}.ogg", row["normalized_text"].strip(),
-                                f"voxpopuli-{row['speaker_id']}", SPLIT_NAMES.get(split, split))
+                yield Utterance(
+                    utt_id,
+                    folder / utt_id[:4] / f"{utt_id}.ogg",
+                    row["normalized_text"].strip(),
+                    f"voxpopuli-{row['speaker_id']}",
+                    SPLIT_NAMES.get(split, split),
+                )
 
 
 def recording_utterances(root: str | os.PathLike, language: str) -> Iterator[Utterance]:
@@ -195,8 +227,13 @@ def recording_utterances(root: str | os.PathLike, language: str) -> Iterator[Utt
         raise DataError(f"no folder {folder}; --root must hold one folder per language code.")
     for path in list_audio_files(folder):
         label = path.relative_to(folder).with_suffix("").as_posix()
-        yield Utterance(f"{Path(root).name}-{language}-{label.replace('/', '-')}", path,
-                        path.stem.replace("_", " "), f"{Path(root).name}-{language}", "test")
+        yield Utterance(
+            f"{Path(root).name}-{language}-{label.replace('/', '-')}",
+            path,
+            path.stem.replace("_", " "),
+            f"{Path(root).name}-{language}",
+            "test",
+        )
 
 
 def prepare_recordings(root: str | os.PathLike, languages: Iterable[str]) -> PreparedCorpus:
@@ -210,17 +247,26 @@ def prepare_recordings(root: str | os.PathLike, languages: Iterable[str]) -> Pre
     return corpus
 
 
-def prepare_librispeech(root: str | os.PathLike, alignments: str | os.PathLike | None = None,
-                        subsets: Iterable[str] | None = None) -> PreparedCorpus:
+def prepare_librispeech(
+    root: str | os.PathLike, alignments: str | os.PathLike | None = None, subsets: Iterable[str] | None = None
+) -> PreparedCorpus:
     return build_manifest(librispeech_utterances(root, subsets), "en", alignments)
 
 
-def prepare_mls(root: str | os.PathLike, alignments: str | os.PathLike | None = None, language: str | None = None,
-                splits: Iterable[str] = ("train", "dev", "test")) -> PreparedCorpus:
+def prepare_mls(
+    root: str | os.PathLike,
+    alignments: str | os.PathLike | None = None,
+    language: str | None = None,
+    splits: Iterable[str] = ("train", "dev", "test"),
+) -> PreparedCorpus:
     language = language or mls_language(root)
     return build_manifest(mls_utterances(root, language, splits), language, alignments)
 
 
-def prepare_voxpopuli(root: str | os.PathLike, language: str, alignments: str | os.PathLike | None = None,
-                      splits: Iterable[str] = ("train", "dev", "test")) -> PreparedCorpus:
+def prepare_voxpopuli(
+    root: str | os.PathLike,
+    language: str,
+    alignments: str | os.PathLike | None = None,
+    splits: Iterable[str] = ("train", "dev", "test"),
+) -> PreparedCorpus:
     return build_manifest(voxpopuli_utterances(root, language, splits), language, alignments)

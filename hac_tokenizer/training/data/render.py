@@ -53,8 +53,9 @@ def _place(intervals: Sequence[Interval], speed: float, offset: float, duration:
     )
 
 
-def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer | FliteSynthesizer,
-                     config: SyntheticCorpusConfig, out_dir: Path) -> ManifestEntry | None:
+def render_utterance(
+    spec: UtteranceSpec, synthesizer: EspeakSynthesizer | FliteSynthesizer, config: SyntheticCorpusConfig, out_dir: Path
+) -> ManifestEntry | None:
     """Synthesise, change speed and resample, pad, put through the channel and write one utterance.
 
     ``synthesizer`` is the one of the speaker's engine. Returns None if the synthesiser's words mismatch the
@@ -79,8 +80,14 @@ def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer | Flite
         sf.write(f, np.clip(audio, -1.0, 1.0), rate, subtype="PCM_16", format="WAV")
     duration = len(audio) / rate
     return ManifestEntry(
-        id=spec.id, audio=path, duration=duration, language=spec.language, speaker=spec.speaker.id,
-        sample_rate=rate, text=" ".join(spec.words), split=spec.split,
+        id=spec.id,
+        audio=path,
+        duration=duration,
+        language=spec.language,
+        speaker=spec.speaker.id,
+        sample_rate=rate,
+        text=" ".join(spec.words),
+        split=spec.split,
         words=_place(speech.words, spec.speed, lead / rate, duration),
         phones=_place(speech.phones, spec.speed, lead / rate, duration),
     )
@@ -89,8 +96,9 @@ def render_utterance(spec: UtteranceSpec, synthesizer: EspeakSynthesizer | Flite
 ENGINES = {"espeak": EspeakSynthesizer, "flite": FliteSynthesizer}
 
 
-def _render_chunk(specs: Sequence[UtteranceSpec], config: SyntheticCorpusConfig,
-                  out_dir: Path) -> list[ManifestEntry | None]:
+def _render_chunk(
+    specs: Sequence[UtteranceSpec], config: SyntheticCorpusConfig, out_dir: Path
+) -> list[ManifestEntry | None]:
     # one synthesizer per engine and task, made when first needed: libespeak-ng's state is per process
     synthesizers: dict[str, EspeakSynthesizer | FliteSynthesizer] = {}
     rendered = []
@@ -108,15 +116,18 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def generate_corpus(config: SyntheticCorpusConfig, out_dir: str | Path, workers: int = 0,
-                    progress: bool = True) -> CorpusSummary:
+def generate_corpus(
+    config: SyntheticCorpusConfig, out_dir: str | Path, workers: int = 0, progress: bool = True
+) -> CorpusSummary:
     """Plan and render the corpus into ``out_dir`` (wavs/ and manifest.jsonl); identical for any ``workers``."""
     out_dir = Path(out_dir)
     specs = plan_corpus(config)
     if any(spec.speaker.engine == "flite" for spec in specs) and not flite_available():
-        raise DataError("flite_share > 0 needs CMU Flite (Debian/Ubuntu: `apt-get install flite`); "
-                        "or use flite_share=0 (--flite-share 0).")
-    chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
+        raise DataError(
+            "flite_share > 0 needs CMU Flite (Debian/Ubuntu: `apt-get install flite`); "
+            "or use flite_share=0 (--flite-share 0)."
+        )
+    chunks = [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
     start = time.perf_counter()
     bar = tqdm(total=len(specs), unit="utt", disable=not progress, desc="synthesising")
     rendered: list[ManifestEntry | None] = []
@@ -126,14 +137,15 @@ def generate_corpus(config: SyntheticCorpusConfig, out_dir: str | Path, workers:
             bar.update(len(chunk))
     else:
         with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-            for chunk, result in zip(chunks, pool.map(_render_chunk, chunks, [config] * len(chunks),
-                                                      [out_dir] * len(chunks))):
+            for chunk, result in zip(
+                chunks, pool.map(_render_chunk, chunks, [config] * len(chunks), [out_dir] * len(chunks))
+            ):
                 rendered += result
                 bar.update(len(chunk))
     bar.close()
     entries = [entry for entry in rendered if entry is not None]
     write_manifest(out_dir / "manifest.jsonl", entries)
     hours = {split: sum(e.duration for e in entries if e.split == split) / 3600 for split in SPLITS}
-    return CorpusSummary(utterances=len(entries), hours=hours, skipped=len(rendered) - len(entries),
-                         seconds=time.perf_counter() - start)
-
+    return CorpusSummary(
+        utterances=len(entries), hours=hours, skipped=len(rendered) - len(entries), seconds=time.perf_counter() - start
+    )

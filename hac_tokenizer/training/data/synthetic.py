@@ -51,25 +51,83 @@ from .flite import FLITE_VOICES
 MLS_LANGUAGES = ("en", "fr", "de", "it", "pl", "pt", "es", "nl")
 
 # eSpeak language voices (accents) used for each language
-LANGUAGE_VOICES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "en": ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-us-nyc"),  # "en" is British English
-    "fr": ("fr", "fr-be", "fr-ch"),
-    "de": ("de",),
-    "it": ("it",),
-    "pl": ("pl",),
-    "pt": ("pt-br", "pt"),
-    "es": ("es", "es-419"),
-    "nl": ("nl",),
-})
+LANGUAGE_VOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "en": ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-us-nyc"),  # "en" is British English
+        "fr": ("fr", "fr-be", "fr-ch"),
+        "de": ("de",),
+        "it": ("it",),
+        "pl": ("pl",),
+        "pt": ("pt-br", "pt"),
+        "es": ("es", "es-419"),
+        "nl": ("nl",),
+    }
+)
 
 # Variants that sound like a person: robots, strong echoes, whispers and test voices are left out.
 VARIANTS = (
-    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
-    "Alex", "Andrea", "Andy", "Annie", "Denis", "Diogo", "Gene", "Henrique", "Hugo", "Jacky", "Lee", "Mario",
-    "Michael", "Mike", "adam", "anika", "antonio", "aunty", "belinda", "benjamin", "boris", "david", "ed",
-    "edward", "grandma", "grandpa", "gustave", "ian", "iven", "john", "kaukovalta", "klatt", "linda", "marcelo",
-    "max", "michel", "miguel", "norbert", "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby",
-    "steph", "travis", "victor", "zac",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "m8",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "Alex",
+    "Andrea",
+    "Andy",
+    "Annie",
+    "Denis",
+    "Diogo",
+    "Gene",
+    "Henrique",
+    "Hugo",
+    "Jacky",
+    "Lee",
+    "Mario",
+    "Michael",
+    "Mike",
+    "adam",
+    "anika",
+    "antonio",
+    "aunty",
+    "belinda",
+    "benjamin",
+    "boris",
+    "david",
+    "ed",
+    "edward",
+    "grandma",
+    "grandpa",
+    "gustave",
+    "ian",
+    "iven",
+    "john",
+    "kaukovalta",
+    "klatt",
+    "linda",
+    "marcelo",
+    "max",
+    "michel",
+    "miguel",
+    "norbert",
+    "paul",
+    "pedro",
+    "quincy",
+    "rob",
+    "robert",
+    "sandro",
+    "shelby",
+    "steph",
+    "travis",
+    "victor",
+    "zac",
 )
 # Heard only in the test split (male and female, formant and klatt synthesis)
 HELD_OUT_VARIANTS = ("m6", "f4", "Annie", "benjamin", "gustave", "linda", "quincy", "travis")
@@ -78,10 +136,18 @@ FLITE_LANGUAGES = ("en",)
 FLITE_HELD_OUT = ("rms",)  # train/valid keep a US male (kal16), a Scottish male (awb) and a US female (slt)
 
 # One-letter tokens of wordfreq that are words (others are elision fragments such as French "l")
-ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType({
-    "en": frozenset("ai"), "fr": frozenset("aày"), "de": frozenset(), "it": frozenset("aeèoi"),
-    "pl": frozenset("wizoau"), "pt": frozenset("aoeéà"), "es": frozenset("ayoeu"), "nl": frozenset("u"),
-})
+ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "en": frozenset("ai"),
+        "fr": frozenset("aày"),
+        "de": frozenset(),
+        "it": frozenset("aeèoi"),
+        "pl": frozenset("wizoau"),
+        "pt": frozenset("aoeéà"),
+        "es": frozenset("ayoeu"),
+        "nl": frozenset("u"),
+    }
+)
 SPLITS = ("train", "valid", "test")
 MAX_REPEATED_SENTENCES = 10_000  # draws of already used sentences before the plan gives up
 SECONDS_PER_SYLLABLE_AT_175_WPM = 0.175  # measured on eSpeak's output (1 h corpus); used to plan only
@@ -134,8 +200,10 @@ class SyntheticCorpusConfig:
         if not 0 <= self.flite_share <= 1 or not flite_held_out or not flite_held_out < set(FLITE_VOICES):
             raise DataError(f"need 0 <= flite_share <= 1 and flite_held_out some, not all, of {FLITE_VOICES}.")
         if not 0 < self.speed[0] <= self.speed[1] or not 0 <= self.speed_probability <= 1:
-            raise DataError(f"need 0 < speed[0] <= speed[1] and 0 <= speed_probability <= 1, got {self.speed} "
-                            f"and {self.speed_probability}.")
+            raise DataError(
+                f"need 0 < speed[0] <= speed[1] and 0 <= speed_probability <= 1, got {self.speed} "
+                f"and {self.speed_probability}."
+            )
 
     def split_hours(self, split: str) -> float:
         """Target hours of one split in one language."""
@@ -204,8 +272,9 @@ def vocabulary(language: str, size: int, exponent: float) -> tuple[list[str], np
     return words, weights / weights.sum()
 
 
-def _draw_speakers(config: SyntheticCorpusConfig, language: str, variants: Sequence[str], count: int,
-                   rng: np.random.Generator) -> list[Speaker]:
+def _draw_speakers(
+    config: SyntheticCorpusConfig, language: str, variants: Sequence[str], count: int, rng: np.random.Generator
+) -> list[Speaker]:
     speakers: dict[str, Speaker] = {}
     order = list(rng.permutation(len(variants)))
     while len(speakers) < count:
@@ -237,16 +306,21 @@ def draw_flite_speakers(config: SyntheticCorpusConfig) -> dict[str, list[Speaker
     rng = _rng(config.seed, "flite-speakers")
     held_out = [v for v in FLITE_VOICES if v in config.flite_held_out]
     by_split = {}
-    for split, voices, count in (("train", [v for v in FLITE_VOICES if v not in held_out], config.flite_speakers),
-                                 ("test", held_out, config.flite_test_speakers)):
+    for split, voices, count in (
+        ("train", [v for v in FLITE_VOICES if v not in held_out], config.flite_speakers),
+        ("test", held_out, config.flite_test_speakers),
+    ):
         speakers: dict[str, Speaker] = {}
         for attempt in range(100 * count):
             if len(speakers) == count:
                 break
             speaker = Speaker(
-                voice=voices[attempt % len(voices)], variant=None,
-                pitch=int(rng.integers(config.pitch[0], config.pitch[1] + 1)), pitch_range=50,
-                rate=int(rng.integers(config.rate[0], config.rate[1] + 1)), engine="flite",
+                voice=voices[attempt % len(voices)],
+                variant=None,
+                pitch=int(rng.integers(config.pitch[0], config.pitch[1] + 1)),
+                pitch_range=50,
+                rate=int(rng.integers(config.rate[0], config.rate[1] + 1)),
+                engine="flite",
             )
             speakers.setdefault(speaker.id, speaker)
         by_split[split] = list(speakers.values())
@@ -258,8 +332,9 @@ def _estimated_seconds(words: Sequence[str], rate: int) -> float:
     return syllables * SECONDS_PER_SYLLABLE_AT_175_WPM * 175 / rate
 
 
-def _sentence(config: SyntheticCorpusConfig, vocab: tuple[list[str], np.ndarray],
-              rng: np.random.Generator) -> tuple[str, ...]:
+def _sentence(
+    config: SyntheticCorpusConfig, vocab: tuple[list[str], np.ndarray], rng: np.random.Generator
+) -> tuple[str, ...]:
     words, probabilities = vocab
     length = int(rng.integers(config.min_words, config.max_words + 1))
     return tuple(words[i] for i in rng.choice(len(words), size=length, p=probabilities))
@@ -282,8 +357,10 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
             if words in used:
                 repeats += 1
                 if repeats > MAX_REPEATED_SENTENCES:
-                    raise DataError(f"{language}: the vocabulary and sentence lengths allow too few distinct sentences "
-                                    f"for {config.hours} h; raise vocab_size or max_words.")
+                    raise DataError(
+                        f"{language}: the vocabulary and sentence lengths allow too few distinct sentences "
+                        f"for {config.hours} h; raise vocab_size or max_words."
+                    )
                 continue
             used.add(words)
             if flite is not None and engines.random() < config.flite_share:
@@ -298,11 +375,19 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
                 rate = int(np.clip(round(speaker.rate * jitter), 80, 450))
                 perturb, factor = speeds.random() < config.speed_probability, speeds.uniform(*config.speed)
                 speed = round(float(factor), 4) if perturb else 1.0
-                specs.append(UtteranceSpec(
-                    id=f"{language}_{split}_{len(specs):06d}", language=language, split=split, speaker=speaker,
-                    words=words, rate=rate, seed=int(rng.integers(2**31)),
-                    augment=bool(rng.random() < config.augment_probability), speed=speed,
-                ))
+                specs.append(
+                    UtteranceSpec(
+                        id=f"{language}_{split}_{len(specs):06d}",
+                        language=language,
+                        split=split,
+                        speaker=speaker,
+                        words=words,
+                        rate=rate,
+                        seed=int(rng.integers(2**31)),
+                        augment=bool(rng.random() < config.augment_probability),
+                        speed=speed,
+                    )
+                )
                 spent += _estimated_seconds(words, rate) / speed
     return specs
 

@@ -55,8 +55,11 @@ def _tier(block: str, where: str) -> Tier | None:
     name = _field(block, "name", where)
     chunks = _INTERVAL.split(block)[1:]
     intervals = tuple(
-        Interval(_number(c, "xmin", f"{where} tier {name!r}"), _number(c, "xmax", f"{where} tier {name!r}"),
-                 _field(c, "text", f"{where} tier {name!r}").strip())
+        Interval(
+            _number(c, "xmin", f"{where} tier {name!r}"),
+            _number(c, "xmax", f"{where} tier {name!r}"),
+            _field(c, "text", f"{where} tier {name!r}").strip(),
+        )
         for c in chunks
     )
     return Tier(name, intervals)

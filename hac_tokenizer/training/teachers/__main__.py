@@ -25,7 +25,9 @@ from .factory import build_teacher
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m hac_tokenizer.training.teachers", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hac_tokenizer.training.teachers", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--teacher", required=True, help="teacher spec as JSON, as in a recipe's teachers section")
     parser.add_argument("--manifest", action="append", required=True, help="JSONL manifest (repeat for several)")
     parser.add_argument("--split", default=None, help="only this split of the manifests")

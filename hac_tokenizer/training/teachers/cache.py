@@ -47,8 +47,13 @@ def _utterance_batch(entry: ManifestEntry, sample_rate: int, hop_length: int) ->
     audio = load_mono(entry.audio, sample_rate)[None]  # [1, S], read and checked as encode reads files
     audio = torch.nn.functional.pad(audio, (0, -audio.shape[-1] % hop_length))
     return Batch(
-        audio=audio.unsqueeze(0), ids=[entry.id], frame_offsets=[0], words=[entry.words], phones=[entry.phones],
-        languages=[entry.language], speakers=[entry.speaker],
+        audio=audio.unsqueeze(0),
+        ids=[entry.id],
+        frame_offsets=[0],
+        words=[entry.words],
+        phones=[entry.phones],
+        languages=[entry.language],
+        speakers=[entry.speaker],
     )
 
 
@@ -105,7 +110,9 @@ class CachedTeacher:
         self.directory = Path(directory)
         meta_path = self.directory / META_FILE
         if not meta_path.is_file():
-            raise TeacherError(f"{self.directory} is not a teacher cache (no {META_FILE}); run precompute_teacher first.")
+            raise TeacherError(
+                f"{self.directory} is not a teacher cache (no {META_FILE}); run precompute_teacher first."
+            )
         meta = json.loads(meta_path.read_text())
         if meta.get("frame_rate") != frame_rate:
             raise TeacherError(
@@ -117,8 +124,10 @@ class CachedTeacher:
     def _clip(self, utterance_id: str, offset: int, num_frames: int) -> tuple[Tensor, Tensor]:
         path = cache_file(self.directory, utterance_id)
         if not path.is_file():
-            raise TeacherError(f"no cached teacher features for utterance {utterance_id!r} in {self.directory}; "
-                               "precompute every manifest the trainer reads.")
+            raise TeacherError(
+                f"no cached teacher features for utterance {utterance_id!r} in {self.directory}; "
+                "precompute every manifest the trainer reads."
+            )
         features = torch.zeros(num_frames, self.dim)
         mask = torch.zeros(num_frames, dtype=torch.bool)
         with safe_open(str(path), framework="pt") as f:

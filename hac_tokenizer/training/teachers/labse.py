@@ -55,12 +55,18 @@ class SentenceEncoder(FrozenTeacher):
     """
 
     def __init__(
-        self, model: nn.Module, tokenizer, pooling: str = "pooler", head: SentenceHead | None = None,
+        self,
+        model: nn.Module,
+        tokenizer,
+        pooling: str = "pooler",
+        head: SentenceHead | None = None,
         memory: int = 200_000,
     ) -> None:
         super().__init__()
         if pooling not in (*POOLINGS, "sentence-transformers"):
-            raise TeacherError(f"unknown pooling {pooling!r}; use auto, sentence-transformers or one of {', '.join(POOLINGS)}.")
+            raise TeacherError(
+                f"unknown pooling {pooling!r}; use auto, sentence-transformers or one of {', '.join(POOLINGS)}."
+            )
         if pooling == "pooler" and getattr(model, "pooler", None) is None:
             raise TeacherError("this text encoder has no pooler layer; use pooling 'cls' or 'mean'.")
         if (pooling == "sentence-transformers") != (head is not None):

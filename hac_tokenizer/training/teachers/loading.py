@@ -43,7 +43,9 @@ def load_tokenizer(path: str):
     try:
         return AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as err:
-        raise TeacherError(f"cannot load the tokenizer of text teacher {path!r} ({err}); save it with the model.") from err
+        raise TeacherError(
+            f"cannot load the tokenizer of text teacher {path!r} ({err}); save it with the model."
+        ) from err
 
 
 class FrozenTeacher(nn.Module):

@@ -27,17 +27,22 @@ def _locate(path: str, name: str) -> Path | None:
         local = Path(path) / name
         return local if local.is_file() else None
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError
 
     try:
         return Path(hf_hub_download(path, name))
-    except Exception:  # huggingface_hub raises several unrelated types for a missing file or no network
+    # a missing file or repo, no network, offline mode (OSError kinds); a malformed repo id (ValueError); and
+    # EntryNotFoundError, which in huggingface_hub 2.x derives from neither
+    except (OSError, ValueError, EntryNotFoundError):
         return None
 
 
 def _dense(path: str, folder: str) -> nn.Module:
     config_file = _locate(path, f"{folder}/config.json")
     if config_file is None:
-        raise TeacherError(f"{path}: {folder}/config.json is missing; the sentence-transformers checkpoint is incomplete.")
+        raise TeacherError(
+            f"{path}: {folder}/config.json is missing; the sentence-transformers checkpoint is incomplete."
+        )
     config = json.loads(config_file.read_text())
     activation = _ACTIVATIONS.get(config.get("activation_function", "torch.nn.modules.activation.Tanh"))
     if activation is None:
