@@ -1,8 +1,13 @@
-"""Long audio: windowed-vs-whole token agreement, peak memory against length, and decode seam error.
+"""Long audio: throughput and system time, windowed-vs-whole token agreement, peak memory, decode seam error.
 
+    python benchmarks/long_audio.py throughput --model bundled --minutes 10 --clips 4
     python benchmarks/long_audio.py agreement --model bundled --minutes 2 --windows 10:2 30:5 30:10
     python benchmarks/long_audio.py memory --model bundled --minutes 1 10 60
     python benchmarks/long_audio.py seams --model bundled --minutes 2
+
+``throughput`` times, in one process, whole-utterance encode and decode of ``--clips`` 30 s clips (the
+reference) and windowed ``encode_file`` and ``decode`` of a ``--minutes`` file, with the user and system CPU
+time of each (``getrusage``): system time is what the kernel spent for the process, mostly faulting in pages.
 
 ``memory`` runs one subprocess per length (peak RSS is per process) that writes a wav of that length
 and encodes it with ``HACTokenizer.encode_file`` (streamed windows) or ``encode`` (whole file in RAM,
@@ -21,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,18 +83,68 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+@dataclass
+class Times:
+    """Wall, user and system seconds (this process's CPU time, all its threads)."""
+
+    wall: float = 0.0
+    user: float = 0.0
+    system: float = 0.0
+
+
+@contextmanager
+def timed() -> Iterator[Times]:
+    """Times of the ``with`` body, filled in when it ends."""
+    times = Times()
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    yield times
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    times.wall = time.perf_counter() - start
+    times.user, times.system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def throughput(args: argparse.Namespace) -> None:
+    tok = load(args.model)
+    clips = [torch.from_numpy(speech_like(30.0, seed=100 + i)) for i in range(args.clips)]
+    tok.decode(tok.encode(clips[0]))  # warm-up: kernels and the heap, as in real use
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        write_long_wav(path, args.minutes)
+        with timed() as t:
+            clip_tokens = [tok.encode(clip) for clip in clips]
+        rows.append(("encode, whole 30 s clips", 30.0 * len(clips), t))
+        with timed() as t:
+            for tokens in clip_tokens:
+                tok.decode(tokens)
+        rows.append(("decode, whole 30 s clips", 30.0 * len(clips), t))
+        with timed() as t:
+            long_tokens = tok.encode_file(path)
+        rows.append((f"encode_file, {args.minutes:g} min in windows", args.minutes * 60, t))
+        with timed() as t:
+            tok.decode(long_tokens)
+        rows.append((f"decode, {args.minutes:g} min in windows", args.minutes * 60, t))
+    print(f"model {tok.name}, {torch.get_num_threads()} threads\n")
+    print("| what | audio s | wall s | x-realtime | user s | system s | system / user |")
+    print("|---|---|---|---|---|---|---|")
+    for what, seconds, t in rows:
+        print(f"| {what} | {seconds:.0f} | {t.wall:.1f} | {seconds / t.wall:.1f} | {t.user:.1f} | {t.system:.1f} "
+              f"| {100 * t.system / t.user:.1f} % |")
+    for k, kind in enumerate(("encode", "decode")):
+        (_, whole_s, whole), (_, long_s, windowed) = rows[k], rows[k + 2]
+        ratio = (long_s / windowed.wall) / (whole_s / whole.wall)
+        print(f"\n{kind}: windowed throughput / whole-clip throughput = {ratio:.2f}", end="")
+    print()
+
+
 def memory_child(args: argparse.Namespace) -> None:
     tok = load(args.model)
     tok.encode(torch.from_numpy(speech_like(2.0)))  # warm-up: allocator and kernels, as in real use
     baseline = peak_rss_mib()
-    start = time.perf_counter()
-    if args.mode == "file":
-        tokens = tok.encode_file(args.path)
-    else:
-        tokens = tok.encode(args.path)
-    elapsed = time.perf_counter() - start
-    print(json.dumps({"baseline_mib": baseline, "peak_mib": peak_rss_mib(), "seconds": elapsed,
-                      "frames": int(tokens.lengths[0])}))
+    with timed() as t:
+        tokens = tok.encode_file(args.path) if args.mode == "file" else tok.encode(args.path)
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": peak_rss_mib(), "seconds": t.wall, "user": t.user,
+                      "system": t.system, "frames": int(tokens.lengths[0])}))
 
 
 def memory(args: argparse.Namespace) -> None:
@@ -103,11 +161,11 @@ def memory(args: argparse.Namespace) -> None:
             print(f"# {minutes:g} min done: {result}", flush=True)
     first = rows[0][1]["peak_mib"]
     print(f"\nmodel {args.model}, mode {args.mode} (peak RSS of a fresh process per length)\n")
-    print("| audio | peak RSS MiB | after model load MiB | peak / first | encode s | x-realtime |")
-    print("|---|---|---|---|---|---|")
+    print("| audio | peak RSS MiB | after model load MiB | peak / first | encode s | x-realtime | system / user |")
+    print("|---|---|---|---|---|---|---|")
     for minutes, r in rows:
         print(f"| {minutes:g} min | {r['peak_mib']:.0f} | {r['baseline_mib']:.0f} | {r['peak_mib'] / first:.2f} "
-              f"| {r['seconds']:.1f} | {minutes * 60 / r['seconds']:.1f} |")
+              f"| {r['seconds']:.1f} | {minutes * 60 / r['seconds']:.1f} | {100 * r['system'] / r['user']:.1f} % |")
 
 
 def seams(args: argparse.Namespace) -> None:
@@ -139,13 +197,18 @@ def main() -> None:
     child = sub.add_parser("memory-child")
     child.add_argument("path")
     child.add_argument("--mode", choices=("file", "array"), default="file")
+    rate = sub.add_parser("throughput")
+    rate.add_argument("--minutes", type=float, default=10.0)
+    rate.add_argument("--clips", type=int, default=4, help="30 s clips for the whole-utterance reference")
     seam = sub.add_parser("seams")
     seam.add_argument("--minutes", type=float, default=2.0)
     seam.add_argument("--windows", nargs="+", default=["10:0", "10:0.2", "10:1", "30:1"], help="window:overlap s")
-    for p in (agree, mem, child, seam):
+    for p in (agree, mem, child, rate, seam):
         p.add_argument("--model", default="bundled", help="'bundled' or a preset name (random init)")
     args = parser.parse_args()
-    {"agreement": agreement, "memory": memory, "memory-child": memory_child, "seams": seams}[args.command](args)
+    commands = {"agreement": agreement, "memory": memory, "memory-child": memory_child, "throughput": throughput,
+                "seams": seams}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
@@ -20,6 +20,7 @@ from .audio import AudioLike, FileReader, to_mono_items
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import HACConfig
 from .errors import DeviceError, HACError, PrecisionError, StreamError
+from .heap import reusing_heap
 from .model import HACModel
 from .model_card import ModelFigures
 from .nn.layers import padding_mask
@@ -45,11 +46,14 @@ _R = TypeVar("_R")
 
 
 def _locked(method: Callable[Concatenate[HACTokenizer, _P], _R]) -> Callable[Concatenate[HACTokenizer, _P], _R]:
-    """Run ``method`` holding the tokenizer's lock: the thread-safety promise of every public method using the model."""
+    """Run ``method`` holding the tokenizer's lock: the thread-safety promise of every public method using the model.
+
+    On the CPU the call also runs with freed activations kept for reuse (:func:`hac_tokenizer.heap.reusing_heap`).
+    """
 
     @functools.wraps(method)
     def locked(self: HACTokenizer, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
+        with self._lock, reusing_heap() if self.device.type == "cpu" else nullcontext():
             return method(self, *args, **kwargs)
 
     return locked

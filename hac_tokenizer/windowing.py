@@ -10,13 +10,13 @@ than the 2.5 s the default 5 s overlap gives, but influence from that far is wea
 windowed tokens match exactly only below one window.
 
 Sizes are in frames of the model (``HACConfig.frame_rate``). Windows of one item all have the same length, so they are
-batched without padding masks; memory depends on ``window`` and ``batch_size``, never on the input length.
+batched without padding masks; memory depends on ``window`` and ``batch_size``, never on the input length. Kept
+centres are copied into outputs allocated once per item, so nothing of a batch outlives it: every batch frees
+what the last one freed, and the heap (:mod:`hac_tokenizer.heap`) hands exactly those blocks to the next.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import itertools
 import math
 import numbers
@@ -109,28 +109,6 @@ def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:
         yield windows[i : i + batch_size]
 
 
-@functools.cache
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None on other C libraries (musl, macOS, Windows)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError, TypeError):
-        return None
-
-
-def release_freed_memory() -> None:
-    """Hand memory that freed tensors left in the C heap back to the OS.
-
-    Each window batch frees the same few large activations. glibc raises its mmap threshold after such frees,
-    so later batches are served from the heap, whose free space fragments and is not returned: over an hour of
-    audio peak RSS grew 1.6x with no tensor outliving its batch. Trimming after every batch keeps it flat, at
-    a cost of well under a millisecond per window.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
 def encode_windowed(
     model: HACModel,
     reader: AudioReader,
@@ -148,17 +126,19 @@ def encode_windowed(
     num_frames = -(-reader.num_samples // hop)
     windows = plan_windows(num_frames, window, overlap)
     parameter = next(model.decoder.parameters())
-    pieces: dict[str, list[Tensor]] = {}
+    out: dict[str, Tensor] = {}  # codes [1, T] / [1, N, T], allocated once the first batch shows their shapes
     for group in _batches(windows, batch_size):
         audio = torch.stack([reader.read(w.start * hop, w.stop * hop) for w in group])  # [b, S_w]
         audio = rearrange(audio, "b s -> b 1 s").to(parameter.device, parameter.dtype)
         codes = model.encode(audio, None, streams)
         for name, c in codes.items():
+            if name not in out:
+                out[name] = c.new_empty((1, *c.shape[1:-1], num_frames))
             for w, item_codes in zip(group, c):
-                pieces.setdefault(name, []).append(item_codes[..., w.keep_start - w.start : w.keep_end - w.start])
-        del audio, codes
-        release_freed_memory()
-    return {name: torch.cat(parts, dim=-1)[None] for name, parts in pieces.items()}
+                out[name][0, ..., w.keep_start : w.keep_end] = item_codes[
+                    ..., w.keep_start - w.start : w.keep_end - w.start
+                ]
+    return out
 
 
 def decode_windowed(
@@ -175,12 +155,16 @@ def decode_windowed(
     field (about 10 frames for the DAC decoder) the kept centres match a whole decode up to float rounding.
     """
     hop = model.config.hop_length
-    windows = plan_windows(next(iter(codes.values())).shape[-1], window, overlap)
-    pieces = []
+    num_frames = next(iter(codes.values())).shape[-1]
+    windows = plan_windows(num_frames, window, overlap)
+    out = None
     for group in _batches(windows, batch_size):
         window_codes = {name: torch.cat([c[..., w.start : w.stop] for w in group]) for name, c in codes.items()}
         audio = model.decode(model.embed(window_codes), None)  # [b, 1, window * hop]
+        if out is None:
+            out = audio.new_empty((1, 1, num_frames * hop))
         for w, item_audio in zip(group, audio):
-            pieces.append(item_audio[..., (w.keep_start - w.start) * hop : (w.keep_end - w.start) * hop])
-        release_freed_memory()
-    return torch.cat(pieces, dim=-1)[None]
+            out[0, :, w.keep_start * hop : w.keep_end * hop] = item_audio[
+                ..., (w.keep_start - w.start) * hop : (w.keep_end - w.start) * hop
+            ]
+    return out

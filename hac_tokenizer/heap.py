@@ -1,0 +1,76 @@
+"""The C heap while the model runs on the CPU: reuse freed activations instead of faulting in fresh pages.
+
+glibc serves every allocation above its mmap threshold (32 MiB at most) with a fresh ``mmap`` and unmaps it when
+it is freed. A convolution over 30 s of 16 kHz audio allocates hundreds of MiB per layer, so every layer of every
+call faulted its output in page by page: on the full-size model system time was as large as user time, and
+whole-clip encoding ran 1.6x slower than it does with reuse (benchmarks/README.md, "Long audio").
+
+Inside :func:`reusing_heap` glibc takes large blocks from its heap and keeps the freed ones there, where the next
+layer, window or batch finds them. When the outermost use ends, the freed heap is handed back to the OS at once,
+so an idle process does not hold its peak, and the thresholds are set to where glibc's own dynamic rule settles
+in a tensor workload (mmap above 32 MiB, trim above 64 MiB): changing any of them switches that rule off for the
+process, so they cannot be "restored" to it. Other C libraries (musl, macOS, Windows): a no-op.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# mallopt parameters (glibc's malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_MMAP_MAX = -4
+
+_REUSE = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))  # no mmap; never trim while inside (mallopt takes int)
+_AFTER = ((_M_MMAP_MAX, 65536), (_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 64 << 20))  # 65536: glibc's
+
+_lock = threading.Lock()
+_depth = 0
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``), else None."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt, libc.malloc_trim  # noqa: B018 - both exist only in glibc
+    except (AttributeError, OSError, TypeError):
+        return None
+    return libc
+
+
+def _set(libc: ctypes.CDLL, settings: tuple[tuple[int, int], ...]) -> None:
+    for parameter, value in settings:
+        libc.mallopt(parameter, value)
+
+
+@contextmanager
+def reusing_heap() -> Iterator[None]:
+    """Run the body with freed memory kept for reuse; on leaving the outermost one, give the freed heap back.
+
+    Re-entrant and thread-safe: nested or concurrent uses share one setting, and the heap is trimmed once, when
+    the last of them ends.
+    """
+    global _depth
+    libc = _glibc()
+    with _lock:
+        if _depth == 0 and libc is not None:
+            _set(libc, _REUSE)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and libc is not None:
+                _set(libc, _AFTER)
+                libc.malloc_trim(0)
+
+
+def in_use() -> bool:
+    """Whether some thread is inside :func:`reusing_heap` now."""
+    return _depth > 0

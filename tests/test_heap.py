@@ -1,0 +1,85 @@
+"""The C heap policy of CPU calls: freed blocks are reused inside, and handed back to the OS after the outermost."""
+
+from __future__ import annotations
+
+import resource
+import threading
+
+import pytest
+import torch
+
+from hac_tokenizer import heap
+
+BLOCK = 96 << 20  # above glibc's largest mmap threshold (32 MiB): outside the policy every such block is a fresh mmap
+PAGES = BLOCK // 4096
+
+glibc_only = pytest.mark.skipif(heap._glibc() is None, reason="the policy is glibc's mallopt/malloc_trim")
+
+
+def _faults_touching_a_fresh_block() -> int:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = torch.empty(BLOCK, dtype=torch.uint8)
+    block.fill_(1)  # touch every page
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    del block
+    return after - before
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+@glibc_only
+def test_a_freed_block_is_reused_inside_and_faulted_in_anew_outside():
+    outside = min(_faults_touching_a_fresh_block() for _ in range(3))
+    with heap.reusing_heap():
+        # the heap settles within a few blocks (torch's aligned allocations move the first ones around)
+        inside = [_faults_touching_a_fresh_block() for _ in range(6)]
+    assert outside > PAGES // 2  # every page faulted in anew (fewer if the kernel maps huge pages)
+    assert max(inside[-3:]) < PAGES // 20
+
+
+@glibc_only
+def test_the_freed_heap_goes_back_when_the_outermost_use_ends():
+    with heap.reusing_heap():
+        with heap.reusing_heap():
+            _faults_touching_a_fresh_block()
+        held = _resident_bytes()  # the inner end did not trim: the freed block is still resident
+        assert heap.in_use()
+    released = _resident_bytes()
+    assert not heap.in_use()
+    assert held - released > BLOCK // 2
+
+
+def test_concurrent_uses_share_one_setting_until_the_last_ends():
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with heap.reusing_heap():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    inside.wait(10)
+    with heap.reusing_heap():
+        pass
+    assert heap.in_use()  # the other thread's use goes on
+    leave.set()
+    thread.join(10)
+    assert not heap.in_use()
+
+
+def test_tokenizer_runs_the_model_under_the_policy_on_cpu(tiny_tokenizer):
+    seen = []
+    model = tiny_tokenizer.model
+    hooks = [part.register_forward_pre_hook(lambda *_: seen.append(heap.in_use())) for part in (model.encoder, model.decoder)]
+    try:
+        tokens = tiny_tokenizer.encode(torch.randn(16000) * 0.1, sample_rate=16000)
+        tiny_tokenizer.decode(tokens)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert seen == [True, True]
+    assert not heap.in_use()
