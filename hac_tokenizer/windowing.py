@@ -26,7 +26,7 @@ from typing import Protocol
 
 import torch
 from einops import rearrange
-from torch import Tensor
+from torch import Tensor, nn
 
 from .errors import WindowError
 from .model import HACModel
@@ -34,7 +34,11 @@ from .model import HACModel
 DEFAULT_WINDOW_SECONDS = 30.0
 DEFAULT_OVERLAP_SECONDS = 5.0
 DEFAULT_DECODE_OVERLAP_SECONDS = 1.0  # the decoder is convolutional: 25 frames of context beat its ~10
-DEFAULT_WINDOW_BATCH = 4
+# Windows run together while the batch's widest activation stays within this: batching pays for small
+# frame-rate models (fewer, larger kernel calls), while a full-rate CNN's widest activation is ~120 MiB per 30 s
+# window already, and more of them only raise peak memory (and past glibc's 2 GiB trim threshold, page faults).
+WINDOW_BATCH_BYTES = 128 << 20
+MAX_WINDOW_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,13 @@ class TensorReader:
         return torch.nn.functional.pad(piece, (0, stop - start - piece.shape[-1]))
 
 
+def windows_per_batch(part: nn.Module, window_samples: int) -> int:
+    """How many windows ``part`` (an encoder or decoder) runs at once: as many as keep its widest activation,
+    ``part.activation_elements``, within :data:`WINDOW_BATCH_BYTES` in fp32, from 1 to :data:`MAX_WINDOW_BATCH`."""
+    per_window = 4 * part.activation_elements(window_samples)
+    return max(1, min(MAX_WINDOW_BATCH, WINDOW_BATCH_BYTES // per_window))
+
+
 def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:
     for i in range(0, len(windows), batch_size):
         yield windows[i : i + batch_size]
@@ -115,16 +126,18 @@ def encode_windowed(
     streams: tuple[str, ...],
     window: int,
     overlap: int,
-    batch_size: int = DEFAULT_WINDOW_BATCH,
+    batch_size: int | None = None,
 ) -> dict[str, Tensor]:
     """Encode one item of ``reader.num_samples`` samples in windows -> codes ``[1, T]`` / ``[1, N, T]``.
 
     The item is zero-padded to whole frames, as :meth:`HACTokenizer.encode` does, so an item of at most
-    ``window`` frames gives exactly the tokens of a whole-utterance encode. Call under ``inference_mode``.
+    ``window`` frames gives exactly the tokens of a whole-utterance encode. ``batch_size``: windows run together
+    (None: :func:`windows_per_batch` of the encoder). Call under ``inference_mode``.
     """
     hop = model.config.hop_length
     num_frames = -(-reader.num_samples // hop)
     windows = plan_windows(num_frames, window, overlap)
+    batch_size = batch_size or windows_per_batch(model.encoder, window * hop)
     parameter = next(model.decoder.parameters())
     out: dict[str, Tensor] = {}  # codes [1, T] / [1, N, T], allocated once the first batch shows their shapes
     for group in _batches(windows, batch_size):
@@ -146,17 +159,19 @@ def decode_windowed(
     codes: dict[str, Tensor],
     window: int,
     overlap: int,
-    batch_size: int = DEFAULT_WINDOW_BATCH,
+    batch_size: int | None = None,
 ) -> Tensor:
     """Codes of one item (``[1, T]`` / ``[1, N, T]`` per stream) -> audio ``[1, 1, T * hop]``.
 
     Code embeddings are looked up per window, so neither ``Z_Q`` nor decoder activations ever span the
     whole item. The decoder is convolutional: with ``overlap / 2`` frames of context beyond its receptive
     field (about 10 frames for the DAC decoder) the kept centres match a whole decode up to float rounding.
+    ``batch_size``: windows run together (None: :func:`windows_per_batch` of the decoder).
     """
     hop = model.config.hop_length
     num_frames = next(iter(codes.values())).shape[-1]
     windows = plan_windows(num_frames, window, overlap)
+    batch_size = batch_size or windows_per_batch(model.decoder, window * hop)
     out = None
     for group in _batches(windows, batch_size):
         window_codes = {name: torch.cat([c[..., w.start : w.stop] for w in group]) for name, c in codes.items()}

@@ -141,3 +141,32 @@ def test_windowed_outputs_hold_nothing_of_their_window_batches(tiny_tokenizer, t
     assert all(c._base is None and c.is_contiguous() for c in codes.values())
     frames = -(-16000 * 5 // tiny_tokenizer.hop_length)
     assert audio._base is None and audio.shape == (1, 1, frames * tiny_tokenizer.hop_length)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "tiny-frame"])
+def test_activation_estimates_bound_the_widest_tensor_an_op_makes(preset: str) -> None:
+    """``activation_elements`` sizes window batches: it must cover the largest tensor any op of a forward pass
+    produces (seen at the dispatcher, so inside helpers too), without overstating it (which only shrinks batches)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from hac_tokenizer.config import tiny_config, tiny_frame_config
+    from hac_tokenizer.model import HACModel
+
+    class Widest(TorchDispatchMode):
+        elements = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for tensor in out if isinstance(out, (tuple, list)) else (out,):
+                if torch.is_tensor(tensor):
+                    self.elements = max(self.elements, tensor.numel() * (2 if tensor.is_complex() else 1))
+            return out
+
+    config = tiny_config() if preset == "tiny" else tiny_frame_config()
+    model = HACModel(config).eval()
+    samples = 50 * config.hop_length
+    for part, given in ((model.encoder, torch.randn(1, 1, samples)), (model.decoder, torch.randn(1, config.latent_dim, 50))):
+        with torch.inference_mode(), Widest() as seen:
+            part(given)
+        estimate = part.activation_elements(samples)
+        assert seen.elements <= estimate <= 2 * seen.elements, (type(part).__name__, seen.elements, estimate)

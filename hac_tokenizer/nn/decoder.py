@@ -42,3 +42,8 @@ class Decoder(nn.Module):
         for block in self.blocks:
             x, mask = block(x, mask)
         return apply_mask(torch.tanh(self.head(self.act(x))), mask)
+
+    def activation_elements(self, num_samples: int) -> int:
+        """Elements of the widest activation for one item decoded to ``num_samples`` samples: the last block's
+        output, at full rate (each block halves the width and raises the rate by 2 or more)."""
+        return self.head.in_channels * num_samples

@@ -41,3 +41,8 @@ class Encoder(nn.Module):
         for block in self.blocks:
             x, mask = block(x, mask)
         return apply_mask(self.head(self.act(x)), mask)
+
+    def activation_elements(self, num_samples: int) -> int:
+        """Elements of the widest activation for one item of ``num_samples`` samples: the stem's output, at full
+        rate (each block halves the rate or more and doubles the width)."""
+        return self.stem.out_channels * num_samples

@@ -47,6 +47,11 @@ class MelEncoder(nn.Module):
         features = self.log_mel(x).to(self.stack.stem.weight.dtype)
         return self.stack(features, frame_mask)
 
+    def activation_elements(self, num_samples: int) -> int:
+        """Elements of the widest activation for one item of ``num_samples`` samples: the STFT's frames of
+        ``n_fft`` samples, or the ConvNeXt's width, per frame."""
+        return max(self.n_fft, self.stack.stem.out_channels) * (num_samples // self.hop_length + 1)
+
 
 class ISTFTDecoder(nn.Module):
     """``[B, D, T] -> [B, 1, T * hop]``: a ConvNeXt stack predicts log-magnitude and phase of each STFT frame."""
@@ -68,3 +73,9 @@ class ISTFTDecoder(nn.Module):
         sample_mask = None if mask is None else mask.repeat_interleave(self.hop_length, dim=-1)
         # handed back in the model's dtype, as the CNN decoder's output is: callers allocate audio in it
         return apply_mask(audio.clamp(-1.0, 1.0), sample_mask).to(z.dtype)
+
+    def activation_elements(self, num_samples: int) -> int:
+        """Elements of the widest activation for one item decoded to ``num_samples`` samples: the overlap-add's
+        frames of ``n_fft`` samples, the complex spectrum, or the ConvNeXt's width, per frame."""
+        widest = max(self.n_fft, 2 * self.bins, self.stack.stem.out_channels)
+        return widest * (num_samples // self.hop_length + 1)
