@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny_runs import REPO, make_corpus, tiny_recipe, tiny_teachers
+from tiny_runs import make_corpus, tiny_recipe, tiny_teachers
 
 from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training.cli import main
@@ -24,6 +24,8 @@ from hac_tokenizer.training.trainer import Trainer
 
 LOSS_COLUMNS = ("total", "mel", "adversarial", "feature_matching", "commitment", "codebook", "kd_phonetic",
                 "kd_lexical", "discriminator")
+
+REPO = Path(__file__).resolve().parents[2]  # subprocesses run from the checkout, as in the README
 
 
 def train(recipe: Path, *overrides: str) -> Trainer:
@@ -182,7 +184,7 @@ def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
         f"teachers.phonetic.path={teachers['phonetic']['path']}", f"teachers.lexical.path={teachers['lexical']['path']}",
         "steps=2", "log_every=1", "eval_every=2", "eval_batches=1",
     ]
-    assert main(["--config", str(REPO / "training" / "configs" / "hac-14-l16.yaml"), *overrides]) == 0
+    assert main(["--config", "hac-14-l16", *overrides]) == 0
     rows = read_metrics(run / "train.csv")
     assert [r["step"] for r in rows] == [1, 2]
     assert rows[0]["lr"] == pytest.approx(1e-4 * 0.999996)
