@@ -232,20 +232,12 @@ def test_real_server_binds_loopback_and_answers_json_errors(server, clip):
         assert json.loads(reply.read())["frames"] == 38
 
 
+def _demo_command(model: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "hac_tokenizer.cli", "demo", "--model", str(model), *options]
+
+
 def test_cli_serves_the_page(tiny_tokenizer, tmp_path):
-    model = tiny_tokenizer.save_pretrained(tmp_path / "tiny")
-    command = [
-        sys.executable,
-        "-m",
-        "hac_tokenizer.cli",
-        "demo",
-        "--model",
-        str(model),
-        "--port",
-        "0",
-        "--max-seconds",
-        "5",
-    ]
+    command = _demo_command(tiny_tokenizer.save_pretrained(tmp_path / "tiny"), "--port", "0", "--max-seconds", "5")
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         line = process.stderr.readline()
@@ -261,17 +253,7 @@ def test_cli_serves_the_page(tiny_tokenizer, tmp_path):
 
 
 def test_cli_says_when_the_port_is_taken(server, tiny_tokenizer, tmp_path):
-    model = tiny_tokenizer.save_pretrained(tmp_path / "tiny")
-    command = [
-        sys.executable,
-        "-m",
-        "hac_tokenizer.cli",
-        "demo",
-        "--model",
-        str(model),
-        "--port",
-        str(server.server_port),
-    ]
+    command = _demo_command(tiny_tokenizer.save_pretrained(tmp_path / "tiny"), "--port", str(server.server_port))
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and f"cannot serve the demo on 127.0.0.1:{server.server_port}" in done.stderr
     assert "pass another --port" in done.stderr
