@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="7737baded71c48c76b21d620d1757aa572557d967ee4c908a1e7e5186251d4bb",
+            sha256="af59aef5bfc161006ce8753bf21949369bdf03679260d7ee4e090445c57346cc",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
