@@ -27,6 +27,7 @@ from peers import PEERS, Codec, build_peers
 from torch.utils.flop_counter import FlopCounterMode
 
 from hac_tokenizer import HACConfig, HACTokenizer
+from hac_tokenizer.heap import reusing_heap
 
 # bf16 is absent: encode refuses it (PrecisionError); precision.py times bf16 decoding
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
@@ -73,9 +74,24 @@ def hac_subjects(name: str, device: str, dtypes: list[str], subsets: list[str], 
     return subjects
 
 
-def peer_subject(codec: Codec, device: str) -> Subject:
+def peer_subjects(codec: Codec, device: str, heap_reuse: bool) -> list[Subject]:
+    """The peer as its package runs it; with ``heap_reuse`` also inside :func:`hac_tokenizer.heap.reusing_heap`,
+    the C-heap policy every HAC call on the CPU runs under, so that the policy's share of a ratio can be read off."""
     codec.module.to(device)
-    return Subject(codec.name, "fp32", codec.sample_rate, codec.num_parameters(), codec.encode, codec.decode)
+    plain = Subject(codec.name, "fp32", codec.sample_rate, codec.num_parameters(), codec.encode, codec.decode)
+    if not heap_reuse:
+        return [plain]
+
+    def encode(wav: torch.Tensor) -> object:
+        with reusing_heap():
+            return codec.encode(wav)
+
+    def decode(codes: object) -> object:
+        with reusing_heap():
+            return codec.decode(codes)
+
+    label = f"{codec.name} (HAC's heap policy)"
+    return [plain, Subject(label, "fp32", codec.sample_rate, codec.num_parameters(), encode, decode)]
 
 
 def test_signal(batch: int, seconds: float, sample_rate: int, device: str) -> torch.Tensor:
@@ -181,12 +197,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", nargs="+", default=["fp32"], choices=list(DTYPES), help="HAC dtypes")
     parser.add_argument("--compile", action="store_true", help="time HAC through tok.compile()")
+    parser.add_argument("--peer-heap", action="store_true", help="also time each peer under HAC's heap policy")
     parser.add_argument("--no-flops", action="store_true")
     parser.add_argument("--json", help="also write raw timings here")
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    subjects = [peer_subject(c, args.device) for c in build_peers(args.peers)]
+    subjects = [s for c in build_peers(args.peers) for s in peer_subjects(c, args.device, args.peer_heap)]
     for name in args.models:
         subjects += hac_subjects(name, args.device, args.dtype, args.streams, args.compile)
     if not args.no_flops:
