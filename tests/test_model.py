@@ -76,3 +76,20 @@ def test_quantizer_is_a_view_over_the_registered_streams(model):
     assert quantizer.streams == model.config.streams
     assert model.quantizers() == quantizer.modules()
     assert quantizer.residual == (model.config.acoustic_input == "residual")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_snake_in_place_inference_path_gives_the_autograd_paths_bits(dtype):
+    from hac_tokenizer.nn.layers import Snake
+
+    snake = Snake(8).to(dtype)
+    with torch.no_grad():
+        snake.alpha.uniform_(0.2, 2.0)
+    x = torch.randn(2, 8, 1000).to(dtype)
+    before = x.clone()
+    expected = snake(x)  # grad enabled: the out-of-place path autograd needs
+    assert expected.requires_grad
+    with torch.inference_mode():
+        got = snake(x)
+    assert torch.equal(got, expected.detach())
+    assert torch.equal(x, before)  # the in-place path writes only its own temporary
