@@ -53,6 +53,26 @@ class Source(ABC):
         """``[S]`` float32 mono audio of ``item`` at ``sample_rate``; a :class:`HACError` for an unusable item."""
 
 
+class OpenedSource(Source):
+    """A source read through an opened object (a ``datasets`` dataset, a CutSet): opened on first use in each process
+    and never pickled, so a DataLoader worker opens its own instead of receiving a copy."""
+
+    _opened: object = None
+
+    def opened(self):
+        """The opened object, opened now if this process has not yet."""
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    @abstractmethod
+    def _open(self) -> object:
+        """Open the source; a :class:`DatasetError` saying what to pass when it cannot be."""
+
+    def __getstate__(self) -> dict:
+        return self.__dict__ | {"_opened": None}
+
+
 def list_items(source: str | os.PathLike | Source) -> list[Item]:
     """The items of a source (a path means a :class:`FileSource`); :class:`DatasetError` if none or ids repeat."""
     source = as_source(source)
@@ -145,7 +165,7 @@ def _hf_duration(value: object) -> float:
         return 0.0
 
 
-class HFDatasetSource(Source):
+class HFDatasetSource(OpenedSource):
     """A ``datasets`` dataset saved with ``save_to_disk``: one item per row of ``audio_column``.
 
     Item ids are ``id_column``'s values, or the row numbers when it is None. An ``Audio`` column is read
@@ -155,22 +175,13 @@ class HFDatasetSource(Source):
 
     def __init__(self, directory: str | os.PathLike, audio_column: str = "audio", id_column: str | None = None) -> None:
         self.directory, self.audio_column, self.id_column = Path(directory), audio_column, id_column
-        self._dataset = None  # opened on first use in each process (a DataLoader worker opens its own)
 
     @property
     def key(self) -> str:
         return f"datasets:{self.directory.resolve()}#{self.audio_column}#{self.id_column or ''}"
 
-    def __getstate__(self) -> dict:
-        return self.__dict__ | {"_dataset": None}
-
-    def dataset(self):
-        """The dataset, with the audio column undecoded; :class:`DatasetError` saying what to pass otherwise."""
-        if self._dataset is None:
-            self._dataset = self._open()
-        return self._dataset
-
     def _open(self):
+        """The dataset, with the audio column undecoded."""
         try:
             import datasets
         except ImportError as err:
@@ -193,7 +204,7 @@ class HFDatasetSource(Source):
         return loaded
 
     def items(self) -> list[Item]:
-        dataset = self.dataset()
+        dataset = self.opened()
         ids = dataset[self.id_column] if self.id_column else range(len(dataset))
         width = len(str(max(len(dataset) - 1, 0)))
         names = [str(i) if self.id_column else f"{i:0{width}d}" for i in ids]  # row ids sort as numbers do
@@ -201,36 +212,30 @@ class HFDatasetSource(Source):
         return [Item(name, str(row), _hf_duration(values[row][self.audio_column])) for row, name in enumerate(names)]
 
     def load(self, item: Item, sample_rate: int) -> torch.Tensor:
-        value = self.dataset()[int(item.audio)][self.audio_column]
+        value = self.opened()[int(item.audio)][self.audio_column]
         return audio_from_hf(value, sample_rate, where=f"row {item.audio} ({item.id})")
 
 
 # -- Lhotse ------------------------------------------------------------------------------------------
-class LhotseSource(Source):
+class LhotseSource(OpenedSource):
     """A Lhotse CutSet manifest: one item per cut, id = cut id, audio = ``cut.load_audio()``."""
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self._cuts = None  # the eager CutSet, loaded on first use in each process
 
     @property
     def key(self) -> str:
         return f"lhotse:{self.path.resolve()}"
 
-    def __getstate__(self) -> dict:
-        return self.__dict__ | {"_cuts": None}
-
-    def cuts(self):
+    def _open(self):
         """The CutSet, in memory (indexable by cut id)."""
-        if self._cuts is None:
-            self._cuts = read_cuts(self.path)
-        return self._cuts
+        return read_cuts(self.path)
 
     def items(self) -> list[Item]:
-        return [Item(cut.id, cut.id, float(cut.duration)) for cut in self.cuts()]
+        return [Item(cut.id, cut.id, float(cut.duration)) for cut in self.opened()]
 
     def load(self, item: Item, sample_rate: int) -> torch.Tensor:
-        cut = self.cuts()[item.audio]
+        cut = self.opened()[item.audio]
         try:
             samples = cut.load_audio()  # [C, S] at cut.sampling_rate: lhotse applies offset, duration, channels
         except Exception as err:  # lhotse's backends raise many types; each is one unusable cut
