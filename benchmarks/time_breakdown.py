@@ -1,6 +1,6 @@
 """Where encode and decode time goes: per part of the model, and per kind of op (CPU).
 
-    python benchmarks/profile.py --models hac-14-l16 bundled --seconds 10 --batch 1 --repeats 3
+    python benchmarks/time_breakdown.py --models hac-14-l16 bundled --seconds 10 --batch 1 --repeats 3
 
 Per part: the model's own entry points timed one at a time under ``inference_mode``, the tokenizer's heap
 policy and cached weight-norm weights (as ``HACTokenizer`` runs them): the encoder (audio -> Z), each stream's quantizer path from Z (the
