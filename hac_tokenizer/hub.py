@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="af59aef5bfc161006ce8753bf21949369bdf03679260d7ee4e090445c57346cc",
+            sha256="ebc1e90aa58737256a9e59a7753393f31af8a5fa48df37a8421c8c0d49715814",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
