@@ -6,10 +6,13 @@ call faulted its output in page by page: on the full-size model system time was 
 whole-clip encoding ran 1.6x slower than it does with reuse (benchmarks/README.md, "Long audio").
 
 Inside :func:`reusing_heap` glibc takes large blocks from its heap and keeps the freed ones there, where the next
-layer, window or batch finds them. When the outermost use ends, the freed heap is handed back to the OS at once,
-so an idle process does not hold its peak, and the thresholds are set to where glibc's own dynamic rule settles
-in a tensor workload (mmap above 32 MiB, trim above 64 MiB): changing any of them switches that rule off for the
-process, so they cannot be "restored" to it. Other C libraries (musl, macOS, Windows): a no-op.
+layer, window or batch finds them. Once no use has run or begun for :data:`IDLE_SECONDS`, the freed heap is handed
+back to the OS, so an idle process does not hold its peak, and the thresholds are set to where glibc's own dynamic
+rule settles in a tensor workload (mmap above 32 MiB, trim above 64 MiB): changing any of them switches that rule
+off for the process, so they cannot be "restored" to it. Waiting lets a loop of calls (a data pipeline encoding one
+file after another) keep its pages: trimming at the end of every call made each one fault its activations in anew,
+10-20 % of a one-second call's time on the full-size model (benchmarks/README.md). Other C libraries (musl, macOS,
+Windows): a no-op.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ _M_MMAP_MAX = -4
 _REUSE = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))  # no mmap; never trim while inside (mallopt takes int)
 _AFTER = ((_M_MMAP_MAX, 65536), (_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 64 << 20))  # 65536: glibc's
 
+IDLE_SECONDS = 1.0  # how long the freed heap is kept for the next call after the last use ends
+
 _lock = threading.Lock()
 _depth = 0
+_trim_timer: threading.Timer | None = None
 
 
 @functools.cache
@@ -50,15 +56,18 @@ def _set(libc: ctypes.CDLL, settings: tuple[tuple[int, int], ...]) -> None:
 
 @contextmanager
 def reusing_heap() -> Iterator[None]:
-    """Run the body with freed memory kept for reuse; on leaving the outermost one, give the freed heap back.
+    """Run the body with freed memory kept for reuse; the freed heap goes back :data:`IDLE_SECONDS` after the last use.
 
-    Re-entrant and thread-safe: nested or concurrent uses share one setting, and the heap is trimmed once, when
-    the last of them ends.
+    Re-entrant and thread-safe: nested or concurrent uses share one setting, and the heap is trimmed once no use
+    has been running, or begun, for :data:`IDLE_SECONDS`.
     """
-    global _depth
+    global _depth, _trim_timer
     libc = _glibc()
     with _lock:
         if _depth == 0 and libc is not None:
+            if _trim_timer is not None:
+                _trim_timer.cancel()
+                _trim_timer = None
             _set(libc, _REUSE)
         _depth += 1
     try:
@@ -67,8 +76,16 @@ def reusing_heap() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and libc is not None:
-                _set(libc, _AFTER)
-                libc.malloc_trim(0)
+                _trim_timer = threading.Timer(IDLE_SECONDS, _trim_if_idle, (libc,))
+                _trim_timer.daemon = True  # never keeps the interpreter from exiting
+                _trim_timer.start()
+
+
+def _trim_if_idle(libc: ctypes.CDLL) -> None:
+    with _lock:
+        if _depth == 0:  # a use that began after the timer fired, but before this lock, keeps the heap
+            _set(libc, _AFTER)
+            libc.malloc_trim(0)
 
 
 def in_use() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import threading
+import time
 
 import pytest
 import torch
@@ -14,6 +15,14 @@ BLOCK = 96 << 20  # above glibc's largest mmap threshold (32 MiB): outside the p
 PAGES = BLOCK // 4096
 
 glibc_only = pytest.mark.skipif(heap._glibc() is None, reason="the policy is glibc's mallopt/malloc_trim")
+
+
+@pytest.fixture(autouse=True)
+def _idle_heap():
+    """Start each test from an idle heap: an earlier use's pending trim (and its settings) has happened."""
+    timer = heap._trim_timer
+    if timer is not None:
+        timer.join(60)
 
 
 def _faults_touching_a_fresh_block() -> int:
@@ -40,16 +49,38 @@ def test_a_freed_block_is_reused_inside_and_faulted_in_anew_outside():
     assert max(inside[-3:]) < PAGES // 20
 
 
+def _resident_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return _resident_bytes()
+
+
 @glibc_only
-def test_the_freed_heap_goes_back_when_the_outermost_use_ends():
+def test_the_freed_heap_goes_back_once_idle(monkeypatch):
+    monkeypatch.setattr(heap, "IDLE_SECONDS", 0.3)
     with heap.reusing_heap():
         with heap.reusing_heap():
             _faults_touching_a_fresh_block()
-        held = _resident_bytes()  # the inner end did not trim: the freed block is still resident
         assert heap.in_use()
-    released = _resident_bytes()
+    held = _resident_bytes()  # the outermost end keeps the freed block for the next call...
     assert not heap.in_use()
-    assert held - released > BLOCK // 2
+    deadline = time.monotonic() + 10
+    while held - _resident_after(0.1) < BLOCK // 2:  # ...until no call has begun for IDLE_SECONDS
+        assert time.monotonic() < deadline, "the idle heap was not handed back"
+
+
+@glibc_only
+def test_back_to_back_uses_keep_their_pages(monkeypatch):
+    monkeypatch.setattr(heap, "IDLE_SECONDS", 2.0)  # far longer than the few milliseconds below
+    for _ in range(3):  # the heap settles within a few blocks (see above)
+        with heap.reusing_heap():
+            _faults_touching_a_fresh_block()
+    with heap.reusing_heap():
+        again = _faults_touching_a_fresh_block()
+    assert again < PAGES // 20  # the previous call's freed block, still resident, served this one
+    held = _resident_bytes()
+    with heap.reusing_heap():  # a use beginning within IDLE_SECONDS cancels the pending trim
+        pass
+    assert _resident_after(0.1) > held - BLOCK // 2
 
 
 def test_concurrent_uses_share_one_setting_until_the_last_ends():
