@@ -2,20 +2,11 @@
 
 Masks make batched inference exact: a padded item must see the zeros that a conv's own zero padding
 would give it when run alone, so every conv output is re-zeroed past the item's valid length.
-
-The waveform CNN runs **time-major**: its ``[B, C, T]`` activations keep the channels of one step adjacent in
-memory (the strides of a ``[B, T, C]`` tensor). oneDNN convolves few channels over many steps, as the CNN's
-outer blocks do (64-256 channels at up to the sample rate), about 2x faster on channels-last (NHWC) data than
-on NCW, and 2.8x for the last upsampling layer; a pointwise convolution over ``[B, T, C]`` is one matrix
-product. Each convolution returns a time-major view; Snake, masks and residual sums keep the layout they are
-given, so no layer copies the activations back. Shapes, parameters and checkpoint keys are those of
-``nn.Conv1d`` / ``nn.ConvTranspose1d``.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
@@ -37,32 +28,6 @@ class Snake(nn.Module):
         return torch.mul(alpha, x).sin_().square_().mul_(inverse).add_(x)
 
 
-class TimeMajorConv1d(nn.Conv1d):
-    """``nn.Conv1d`` that returns a time-major ``[B, C_out, T_out]`` view (module docstring); any input layout."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        weight = self.weight  # [C_out, C_in / groups, k], weight-normed on access
-        if self.kernel_size == (1,) and self.stride == (1,) and self.padding == (0,) and self.groups == 1:
-            return F.linear(x.transpose(1, 2), weight.squeeze(2), self.bias).transpose(1, 2)
-        # a channels-last kernel makes oneDNN choose NHWC whatever the input's layout
-        kernel = weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
-        stride, padding, dilation = (1, self.stride[0]), (0, self.padding[0]), (1, self.dilation[0])
-        y = F.conv2d(x.unsqueeze(2), kernel, self.bias, stride, padding, dilation, self.groups).squeeze(2)
-        # except with one input channel (the stem), where NCW and NHWC coincide and oneDNN keeps NCW
-        return y if y.stride(1) == 1 else y.transpose(1, 2).contiguous().transpose(1, 2)
-
-
-class TimeMajorConvTranspose1d(nn.ConvTranspose1d):
-    """``nn.ConvTranspose1d`` that returns a time-major ``[B, C_out, T_out]`` view (module docstring)."""
-
-    def forward(self, x: Tensor) -> Tensor:  # the length comes from output_padding (no output_size argument)
-        kernel = self.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # [C_in, C_out, 1, k]
-        stride, padding, extra = (1, self.stride[0]), (0, self.padding[0]), (0, self.output_padding[0])
-        return F.conv_transpose2d(
-            x.unsqueeze(2), kernel, self.bias, stride, padding, extra, self.groups, (1, self.dilation[0])
-        ).squeeze(2)
-
-
 def _weight_normed(conv: nn.Module) -> nn.Module:
     # Biases start at zero, as in DAC. PyTorch's default random biases are as large as the response to
     # speech at a typical level (RMS ~0.05), and summed over the encoder's 20-odd convolutions they make its
@@ -77,13 +42,13 @@ def wn_conv1d(
     """Weight-normed conv; ``padding`` defaults to "same" for odd kernels at stride 1."""
     if padding is None:
         padding = dilation * (kernel - 1) // 2
-    return _weight_normed(TimeMajorConv1d(in_ch, out_ch, kernel, stride=stride, dilation=dilation, padding=padding))
+    return _weight_normed(nn.Conv1d(in_ch, out_ch, kernel, stride=stride, dilation=dilation, padding=padding))
 
 
 def wn_conv_transpose1d(in_ch: int, out_ch: int, stride: int) -> nn.Module:
     """Upsampling by exactly ``stride``: kernel 2*stride, so T frames become T*stride samples."""
     return _weight_normed(
-        TimeMajorConvTranspose1d(
+        nn.ConvTranspose1d(
             in_ch, out_ch, 2 * stride, stride=stride, padding=(stride + 1) // 2, output_padding=stride % 2
         )
     )
