@@ -43,7 +43,7 @@ def main() -> None:
     panels = [
         (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
         (axes[0, 1], "KD loss", ["kd_phonetic", "kd_lexical"], True),
-        (axes[1, 0], "commitment loss", ["commitment"], False),
+        (axes[1, 0], "commitment loss; |level difference| (dB)", ["commitment", "level"], True),
         (
             axes[1, 1],
             "codebook perplexity",
@@ -59,8 +59,9 @@ def main() -> None:
                 ax.plot(
                     [r["step"] for r in rows], smooth([r[column] for r in rows], args.smooth), label=f"train {column}"
                 )
-            if with_valid and valid and column in valid[0]:
-                ax.plot([r["step"] for r in valid], [r[column] for r in valid], "o-", label=f"valid {column}")
+            valid_rows = [r for r in valid if column in r] if with_valid else []
+            if valid_rows:
+                ax.plot([r["step"] for r in valid_rows], [r[column] for r in valid_rows], "o-", label=f"valid {column}")
         if columns[0].startswith("kd"):
             ax.axhline(KD_FLOOR, color="grey", linestyle=":", label="floor (cos = 1)")
         if columns[0].startswith("perplexity"):

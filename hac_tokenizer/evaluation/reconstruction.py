@@ -46,7 +46,7 @@ import torch
 from torch import Tensor
 
 from ..audio import resample
-from ..nn.dsp import mel_filterbank, mel_spectrogram, stft_magnitude
+from ..nn.dsp import level_db, mel_filterbank, mel_spectrogram, stft_magnitude
 from .errors import EvaluationError, require
 
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
@@ -159,9 +159,7 @@ def level_difference(reference: Tensor, estimate: Tensor, sample_rate: int | Non
     """RMS level of the estimate against the reference in dB, ``[..., S], [..., S] -> [...]`` (broadcast)."""
     del sample_rate
     _batch_shape(reference, estimate)
-    eps = torch.finfo(torch.float64).tiny
-    power_x, power_y = reference.double().pow(2).mean(-1), estimate.double().pow(2).mean(-1)
-    return (10 * torch.log10((power_y + eps) / (power_x + eps))).float()
+    return level_db(reference.double(), estimate.double(), eps=torch.finfo(torch.float64).tiny).float()
 
 
 def lag_ms(reference: Tensor, estimate: Tensor, sample_rate: int) -> Tensor:

@@ -1,4 +1,4 @@
-"""Spectral transforms shared by the model, the training losses and evaluation: STFT, mel filters, overlap-add.
+"""Signal measures shared by the model, the training losses and evaluation: STFT, mel filters, overlap-add, level.
 
 This is the one place that computes spectrograms; the conventions are stated here once:
 
@@ -11,6 +11,7 @@ This is the one place that computes spectrograms; the conventions are stated her
   the STFT discriminator and the evaluation's Mel / STFT distances all read audio through it.
 * :func:`mel_filterbank` is librosa's default filterbank (``librosa.filters.mel``: Slaney mel scale, Slaney
   area normalisation, 0 Hz .. Nyquist), which DAC uses through audiotools' ``AudioSignal.get_mel_filters``.
+* :func:`level_db` is the RMS level of one signal against another, the level term of training and evaluation.
 * :func:`frame_stft` and :func:`overlap_add` are the frame-rate model's analysis and synthesis. Unlike
   :func:`stft`, frame ``t`` is centred on the middle of hop ``t`` and the signal is zero-padded, so ``S`` samples
   give exactly ``S / hop`` frames and an item of a padded batch sees the same zeros past its end as it would
@@ -60,6 +61,16 @@ def mel_spectrogram(x: Tensor, filters: Tensor, hop_length: int | None = None) -
     """
     window_length = 2 * (filters.shape[-1] - 1)
     return torch.einsum("mf,bft->bmt", filters, stft_magnitude(x, window_length, hop_length))
+
+
+def level_db(reference: Tensor, estimate: Tensor, eps: float = 1e-10) -> Tensor:
+    """RMS level of ``estimate`` against ``reference`` in dB, ``10 log10(mean y^2 / mean x^2)``: ``[..., S] -> [...]``.
+
+    ``eps`` is added to both mean powers (1e-10: -100 dB, far below any recording's noise floor), so silence
+    against silence reads 0 dB and the value stays differentiable. Computed in the inputs' dtype.
+    """
+    power_x, power_y = reference.pow(2).mean(-1), estimate.pow(2).mean(-1)
+    return 10 * torch.log10((power_y + eps) / (power_x + eps))
 
 
 def _hz_to_mel(hz: Tensor) -> Tensor:

@@ -61,6 +61,8 @@ class LossWeights:
     """Weights of the generator's loss terms; DAC's defaults for the codec terms."""
 
     mel: float = 15.0
+    # |level difference| in dB (losses.level_loss); not a DAC/HAC term, so 0 unless a recipe asks for it
+    level: float = 0.0
     adversarial: float = 1.0
     feature_matching: float = 2.0
     commitment: float = 0.25

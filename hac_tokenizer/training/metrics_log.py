@@ -23,15 +23,20 @@ class MetricsLog:
         self._writer = _tensorboard_writer(self.run_dir / "tensorboard") if tensorboard else None
 
     def write(self, split: str, step: int, values: dict[str, float]) -> None:
-        """Append one row (``step`` then ``values`` in a fixed column order) to ``<split>.csv``."""
+        """Append one row (``step`` then ``values``) to ``<split>.csv``.
+
+        Columns keep the file's order. A row with a column the file lacks (a run resumed by code that logs a new
+        term) rewrites the file once with that column added, empty in the earlier rows; a column the row lacks
+        stays empty in it.
+        """
         path = self.run_dir / f"{split}.csv"
         row = {"step": step, **values}
-        new = not path.is_file() or path.stat().st_size == 0
+        columns = _header(path)
+        if columns is None or not set(row) <= set(columns):
+            columns = [*(columns or []), *(name for name in row if name not in (columns or []))]
+            _rewrite_with(path, columns)
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+            csv.DictWriter(f, fieldnames=columns).writerow(row)
         if self._writer is not None:
             for name, value in values.items():
                 self._writer.add_scalar(f"{split}/{name}", value, step)
@@ -42,9 +47,30 @@ class MetricsLog:
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:
-    """Rows of a metrics CSV as numbers (``step`` as int)."""
+    """Rows of a metrics CSV as numbers (``step`` as int); a row's empty cells (a column added later) are left out."""
     with Path(path).open(newline="") as f:
-        return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+        rows = csv.DictReader(f)
+        return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items() if v != ""} for row in rows]
+
+
+def _header(path: Path) -> list[str] | None:
+    """The column names of a metrics CSV, or None when it does not exist or is empty."""
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        return next(csv.reader(f), None)
+
+
+def _rewrite_with(path: Path, columns: list[str]) -> None:
+    """Rewrite ``path`` (if any) under the header ``columns``, a superset of its own; creates it if missing."""
+    rows = []
+    if path.is_file():
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    with atomic_write(path, "w") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _truncate_after(path: Path, step: int) -> None:

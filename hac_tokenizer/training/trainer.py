@@ -29,7 +29,7 @@ from .config import TrainConfig
 from .data.batch import Batch
 from .data.loader import ClipLoader
 from .discriminators import DiscriminatorOutput, MultiDiscriminator
-from .losses import MelLoss, discriminator_loss, feature_matching_loss, generator_loss
+from .losses import MelLoss, discriminator_loss, feature_matching_loss, generator_loss, level_loss
 from .metrics_log import MetricsLog
 from .runtime import Runtime, frozen
 from .state import capture_rng, load_state, restore_rng, save_state
@@ -163,6 +163,7 @@ class Trainer:
         zero = torch.zeros((), device=audio.device)
         terms = {
             "mel": zero if fake is None else self.mel_loss(fake, audio),
+            "level": zero if fake is None else level_loss(fake, audio),
             "commitment": sum(q.commitment_loss for q in quantized),
             "codebook": sum(q.codebook_loss for q in quantized),
         }

@@ -14,7 +14,7 @@ import torch
 
 from .data.batch import Batch
 from .data.loader import ClipLoader
-from .losses import MelLoss
+from .losses import MelLoss, level_loss
 from .runtime import Runtime
 from .state import preserved_rng
 from .student import Student
@@ -30,7 +30,7 @@ def validate(
     loader: ClipLoader,
     num_batches: int,
 ) -> dict[str, float]:
-    """Mean mel/commitment/KD losses over ``num_batches`` batches, and the fraction of each codebook used.
+    """Mean mel/level/commitment/KD losses over ``num_batches`` batches, and the fraction of each codebook used.
 
     ``teacher_targets(batch, num_frames)`` gives each distilled stream's targets (the trainer's teachers).
     """
@@ -46,6 +46,7 @@ def validate(
                 out = student(audio, targets)
             values = {
                 "mel": mel_loss(out.hac.audio.float(), audio),
+                "level": level_loss(out.hac.audio, audio),
                 "commitment": sum(q.commitment_loss for q in out.hac.quantized.values()),
                 **{f"kd_{s}": v for s, v in out.kd.items()},
             }

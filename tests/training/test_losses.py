@@ -20,6 +20,7 @@ from hac_tokenizer.training.losses import (
     discriminator_loss,
     feature_matching_loss,
     generator_loss,
+    level_loss,
 )
 
 
@@ -111,3 +112,32 @@ def test_feature_matching_sums_l1_over_layers_and_trains_the_generator_only():
     loss.backward()
     assert real_feature.grad is None
     assert math.isclose(fake_feature.grad.sum().item(), (1 + 3) / 6 * 6)
+
+
+def test_level_loss_is_the_level_gap_in_db(noise):
+    assert float(level_loss(noise, noise)) == 0.0
+    half = 20 * math.log10(2)  # 6.02 dB, whichever side is quieter
+    assert float(level_loss(noise / 2, noise)) == pytest.approx(half, abs=1e-4)
+    assert float(level_loss(noise * 2, noise)) == pytest.approx(half, abs=1e-4)
+    silence = torch.zeros_like(noise)
+    assert float(level_loss(silence, silence)) == 0.0
+
+
+def test_level_loss_trains_a_gain_to_the_input_level(noise):
+    # the term's gradient alone brings a decode 6 dB too quiet back to the input's level
+    gain = torch.nn.Parameter(torch.tensor(0.5))
+    opt = torch.optim.Adam([gain], lr=0.02)
+    for _ in range(200):
+        opt.zero_grad()
+        level_loss(gain * noise, noise).backward()
+        opt.step()
+    assert float(level_loss(gain.detach() * noise, noise)) < 0.2
+    assert float(gain) == pytest.approx(1.0, abs=0.03)
+
+
+def test_level_loss_and_the_evaluation_level_are_one_measure(noise):
+    from hac_tokenizer.evaluation.reconstruction import level_difference
+
+    quieter = noise * torch.tensor([0.5, 0.8]).view(2, 1, 1)
+    expected = level_difference(noise[:, 0], quieter[:, 0]).abs().mean()
+    assert float(level_loss(quieter, noise)) == pytest.approx(float(expected), abs=1e-4)

@@ -35,3 +35,19 @@ def test_tensorboard_scalars(tmp_path):
     events = EventAccumulator(str(tmp_path / "tensorboard"))
     events.Reload()
     assert [(e.step, e.value) for e in events.Scalars("train/mel")] == [(1, 1.5)]
+
+
+def test_a_column_added_on_resume_widens_the_file(tmp_path):
+    # a run resumed by code that logs a new loss term: the header gains the column, earlier rows leave it empty
+    MetricsLog(tmp_path, resume_step=0).write("train", 1, {"mel": 2.0, "total": 30.0})
+    log = MetricsLog(tmp_path, resume_step=1)
+    log.write("train", 2, {"mel": 1.5, "level": 2.5, "total": 25.0})
+    log.write("train", 3, {"mel": 1.4, "level": 2.0, "total": 24.0})
+    assert (tmp_path / "train.csv").read_text().splitlines()[:2] == ["step,mel,total,level", "1,2.0,30.0,"]
+    assert read_metrics(tmp_path / "train.csv") == [
+        {"step": 1, "mel": 2.0, "total": 30.0},
+        {"step": 2, "mel": 1.5, "level": 2.5, "total": 25.0},
+        {"step": 3, "mel": 1.4, "level": 2.0, "total": 24.0},
+    ]
+    MetricsLog(tmp_path, resume_step=2).write("train", 3, {"mel": 1.3})  # a column the row lacks stays empty
+    assert read_metrics(tmp_path / "train.csv")[-1] == {"step": 3, "mel": 1.3}

@@ -22,7 +22,7 @@ from hac_tokenizer.training.runtime import start_runtime
 from hac_tokenizer.training.state import load_state
 from hac_tokenizer.training.trainer import Trainer
 
-LOSS_COLUMNS = ("total", "mel", "adversarial", "feature_matching", "commitment", "codebook", "kd_phonetic",
+LOSS_COLUMNS = ("total", "mel", "level", "adversarial", "feature_matching", "commitment", "codebook", "kd_phonetic",
                 "kd_lexical", "discriminator")
 
 REPO = Path(__file__).resolve().parents[2]  # subprocesses run from the checkout, as in the README
@@ -102,7 +102,17 @@ def test_eval_hook_writes_metrics_without_changing_training(tmp_path):
     assert losses(plain) == losses(evaluated)
     rows = read_metrics(evaluated / "eval.csv")
     assert [r["step"] for r in rows] == [2, 4]
-    assert 0 < rows[0]["usage_acoustic"] <= 1 and rows[0]["mel"] > 0
+    assert 0 < rows[0]["usage_acoustic"] <= 1 and rows[0]["mel"] > 0 and rows[0]["level"] >= 0
+
+
+def test_the_level_term_enters_the_total_with_its_weight(tmp_path):
+    # logged whatever its weight (0 by default); loss.level=1 adds exactly the logged level to the first total
+    plain, weighted = tmp_path / "plain", tmp_path / "weighted"
+    train(tiny_recipe(tmp_path, plain), "steps=1", "log_every=1")
+    train(tiny_recipe(tmp_path, weighted), "steps=1", "log_every=1", "loss.level=1.0")
+    (first,), (second,) = read_metrics(plain / "train.csv"), read_metrics(weighted / "train.csv")
+    assert first["level"] == second["level"] > 0  # an untrained decoder is not at the input's level
+    assert second["total"] == pytest.approx(first["total"] + first["level"], rel=1e-5)
 
 
 @pytest.mark.slow
