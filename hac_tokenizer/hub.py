@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="ebc1e90aa58737256a9e59a7753393f31af8a5fa48df37a8421c8c0d49715814",
+            sha256="eb3f24e5a6bd7470bd29580ff568b6d877c0622bcbbb2b43eea38775ffcc76da",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
