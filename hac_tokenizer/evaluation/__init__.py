@@ -8,7 +8,7 @@ a manifest and :mod:`.report` writes ``metrics.json``, ``report.md`` and plots; 
 from .abx import abx_error, dtw_distance, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
 from .errors import EvaluationError, MissingDependencyError
-from .pnmi import pnmi
+from .pnmi import pnmi, shuffled_pnmi
 from .probes import linear_probe, phone_probe, speaker_probe
 from .reconstruction import mel_distance, pesq_wb, si_sdr, stft_distance, stoi
 from .runner import EvalOptions, collect_manifest, evaluate
@@ -31,6 +31,7 @@ __all__ = [
     "phone_probe",
     "pnmi",
     "sample_triplets",
+    "shuffled_pnmi",
     "si_sdr",
     "speaker_probe",
     "stft_distance",

@@ -7,10 +7,13 @@ label of a frame and ``z`` its token::
     PNMI = I(p; z) / H(p),   I(p; z) = sum_{p,z} P(p,z) log P(p,z) / (P(p) P(z)),   H(p) = -sum_p P(p) log P(p)
 
 with all probabilities the empirical frequencies over those frames. It is 1 when the token determines the
-phone and 0 when token and phone are independent. The plug-in estimate is biased upward by about
-``(|Z|-1)(|P|-1) / (2 N ln 2)`` bits for N frames, so compare models on the same (large) manifest, and
-do not score the joint RVQ tuple as one token (its huge vocabulary makes the bias dominate): RVQ
-layers are scored one by one.
+phone and 0 when token and phone are independent. The plug-in estimate is biased upward, by up to
+``(|Z|-1)(|P|-1) / (2 N)`` nats for N frames, the more so the more codes a model uses, so a trained model's figure
+on a small set is inflated more than a random-init model's. :func:`shuffled_pnmi` measures the inflation: the
+same tokens with their frames permuted carry no phone information, so their PNMI is the estimator's floor for that
+model on that set (0.28-0.42 per language, 0.13 pooled, for the bundled model on its 120-utterance synthetic test
+split). Read a PNMI against its floor, compare models on the same (large) manifest, and do not score the joint RVQ
+tuple as one token (its huge vocabulary makes the bias dominate): RVQ layers are scored one by one.
 """
 
 from __future__ import annotations
@@ -55,3 +58,17 @@ def pnmi(phones: Sequence | np.ndarray, tokens: Sequence[int] | np.ndarray) -> f
     mutual_information = h_phone + _entropy(joint.sum(0)) - _entropy(joint.ravel())
     # I = H(p) + H(z) - H(p, z); clip the float round-off that can push a perfect match past 1
     return float(np.clip(mutual_information / h_phone, 0.0, 1.0))
+
+
+def shuffled_pnmi(
+    phones: Sequence | np.ndarray, tokens: Sequence[int] | np.ndarray, permutations: int = 5, seed: int = 0
+) -> float:
+    """The plug-in PNMI's floor for these tokens: the mean PNMI over ``permutations`` random frame orders of them.
+
+    A permutation keeps both marginal distributions and the frame count but breaks any link between token and
+    phone, so the result is what :func:`pnmi` reports for tokens that carry no phone information (the
+    estimator's small-sample bias). Same inputs and errors as :func:`pnmi`; deterministic for a ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    tokens = np.asarray(tokens)
+    return float(np.mean([pnmi(phones, rng.permutation(tokens)) for _ in range(permutations)]))

@@ -119,6 +119,9 @@ def plot_spectrograms(example: Mapping[str, np.ndarray], sample_rate: int, path:
 
 
 # -- markdown ------------------------------------------------------------------------------------------
+_PNMI_KEYS = ("all", "all_shuffled", "language_mean", "language_mean_shuffled")
+
+
 def _linguistics_section(metrics: Mapping) -> list[str]:
     pnmi, words, codebook = metrics.get("pnmi"), metrics.get("word_detection"), metrics.get("codebook")
     source = pnmi if _ok(pnmi) else words if _ok(words) else None
@@ -128,7 +131,7 @@ def _linguistics_section(metrics: Mapping) -> list[str]:
     rows = []
     for name in streams:
         row = [name]
-        row += [pnmi[name]["all"], pnmi[name]["language_mean"]] if _ok(pnmi) else ["–", "–"]
+        row += [pnmi[name][key] for key in _PNMI_KEYS] if _ok(pnmi) else ["–"] * len(_PNMI_KEYS)
         if _ok(words):
             row += [words[name]["max_f1"], *words[name]["tokens_above"].values()]
         else:
@@ -137,9 +140,28 @@ def _linguistics_section(metrics: Mapping) -> list[str]:
             usage = codebook["streams"][name]
             row += [usage["usage"], usage["perplexity"]]
         rows.append(row)
-    header = ["stream", "PNMI", "PNMI (lang. mean)", "word max F1", ">0.3", ">0.5", ">0.7", ">0.9"]
+    header = [
+        "stream",
+        "PNMI",
+        "shuffled",
+        "PNMI (lang. mean)",
+        "shuffled",
+        "word max F1",
+        ">0.3",
+        ">0.5",
+        ">0.7",
+        ">0.9",
+    ]
     header += ["codebook usage", "perplexity"] if _ok(codebook) else []
     lines = ["## Token–linguistics", "", _table(header, rows), ""]
+    if _ok(pnmi):
+        lines += [
+            (
+                "*shuffled*: the PNMI of the same tokens with their frames permuted (no phone information): the "
+                "plug-in estimator's floor on this set. Read each PNMI against it."
+            ),
+            "",
+        ]
     if _ok(pnmi):
         languages = sorted(next(iter(pnmi.values()))["per_language"])
         lang_rows = [[lang, *(pnmi[s]["per_language"][lang] for s in streams)] for lang in languages]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,7 @@ from .abx import abx_error, frame_index, sample_triplets, triphones
 from .codebook import bitrate, codebook_usage
 from .collect import Collected, CollectOptions, Utterance, acoustic_layers, collect
 from .errors import EvaluationError
-from .pnmi import pnmi
+from .pnmi import pnmi, shuffled_pnmi
 from .probes import phone_probe, speaker_probe
 from .reconstruction import default_metrics
 from .word_detection import WordSegment, word_detection
@@ -64,36 +64,46 @@ def _guarded(group: Callable[[], dict]) -> dict:
 
 
 # -- token-linguistics metrics ------------------------------------------------------------------------
-def _pooled_pnmi(group: Sequence[Utterance], stream: str) -> float:
-    """PNMI of ``stream`` over the labelled frames of all utterances in ``group``."""
+def _pooled_pnmi(group: Sequence[Utterance], stream: str, measure: Callable = pnmi) -> float:
+    """``measure`` (PNMI, or its shuffled floor) of ``stream`` over the labelled frames of all utterances in ``group``."""
     phones, tokens = [], []
     for u in group:
         keep = [t for t, p in enumerate(u.phones) if p is not None]
         phones += [u.phones[t] for t in keep]
         tokens.append(frame_streams(u)[stream][keep])
-    return pnmi(np.asarray(phones, dtype=str), np.concatenate(tokens))
+    return measure(np.asarray(phones, dtype=str), np.concatenate(tokens))
 
 
-def _language_pnmi(group: Sequence[Utterance], stream: str) -> float | None:
+def _language_pnmi(group: Sequence[Utterance], stream: str, measure: Callable = pnmi) -> float | None:
     try:
-        return _pooled_pnmi(group, stream)
+        return _pooled_pnmi(group, stream, measure)
     except EvaluationError:
         return None  # a language without labelled frames (or with one phone) has no PNMI
 
 
+def _mean(values: Mapping[str, float | None]) -> float | None:
+    valid = [v for v in values.values() if v is not None]
+    return float(np.mean(valid)) if valid else None
+
+
 def pnmi_metrics(utterances: Sequence[Utterance]) -> dict:
-    """PNMI per stream over all labelled frames, per language, and the mean over languages."""
+    """PNMI per stream over all labelled frames, per language, and the mean over languages; each with its
+    ``_shuffled`` floor (:func:`~hac_tokenizer.evaluation.pnmi.shuffled_pnmi`: the estimator's bias on this set)."""
     by_language: dict[str, list[Utterance]] = defaultdict(list)
     for u in utterances:
         by_language[u.entry.language].append(u)
     out = {}
     for stream in frame_streams(utterances[0]):
-        per_language = {lang: _language_pnmi(group, stream) for lang, group in sorted(by_language.items())}
-        valid = [v for v in per_language.values() if v is not None]
+        languages = sorted(by_language.items())
+        per_language = {lang: _language_pnmi(group, stream) for lang, group in languages}
+        floors = {lang: _language_pnmi(group, stream, shuffled_pnmi) for lang, group in languages}
         out[stream] = {
             "all": _pooled_pnmi(utterances, stream),
+            "all_shuffled": _pooled_pnmi(utterances, stream, shuffled_pnmi),
             "per_language": per_language,
-            "language_mean": float(np.mean(valid)) if valid else None,
+            "per_language_shuffled": floors,
+            "language_mean": _mean(per_language),
+            "language_mean_shuffled": _mean(floors),
         }
     return out
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from hac_tokenizer.evaluation import EvaluationError, pnmi
+from hac_tokenizer.evaluation import EvaluationError, pnmi, shuffled_pnmi
 
 
 def test_tokens_equal_to_phones_give_one():
@@ -42,3 +42,22 @@ def test_undefined_inputs_raise():
         pnmi(["a", "a"], [0, 1])  # a single phone: H(phone) = 0
     with pytest.raises(EvaluationError):
         pnmi(["a", "b"], [0])
+
+
+def test_the_shuffled_floor_is_the_small_sample_bias():
+    # 500 codes on 40 phones over 3000 frames, as one language of a test split: tokens that carry no phone
+    # information still score far above 0 on this sample, and the shuffled floor finds that level
+    rng = np.random.default_rng(3)
+    phones = rng.integers(0, 40, size=3000)
+    unrelated = rng.integers(0, 500, size=3000)
+    assert pnmi(phones, unrelated) > 0.3
+    assert shuffled_pnmi(phones, unrelated) == pytest.approx(pnmi(phones, unrelated), abs=0.03)
+
+
+def test_informative_tokens_stand_above_their_floor():
+    rng = np.random.default_rng(4)
+    phones = rng.integers(0, 40, size=3000)
+    tokens = phones * 12 + rng.integers(0, 12, size=3000)  # 480 codes that determine the phone
+    assert pnmi(phones, tokens) == pytest.approx(1.0)
+    assert shuffled_pnmi(phones, tokens) < 0.6
+    assert shuffled_pnmi(phones, tokens, seed=1) == shuffled_pnmi(phones, tokens, seed=1)

@@ -11,7 +11,8 @@ def metrics(**groups):
 
 
 PNMI = {
-    s: {"all": v, "per_language": {"en": v, "fr": v / 2}, "language_mean": 0.75 * v}
+    s: {"all": v, "all_shuffled": v / 4, "per_language": {"en": v, "fr": v / 2}, "language_mean": 0.75 * v,
+        "language_mean_shuffled": v / 3}
     for s, v in (("lexical", 0.3), ("phonetic", 0.6), ("acoustic.0", 0.1))
 }
 
@@ -19,7 +20,7 @@ PNMI = {
 def test_report_has_tables_and_plots(tmp_path):
     example = {"original": np.sin(np.arange(8000) / 5.0), "full": np.zeros(8000)}
     report = write_report(metrics(pnmi=PNMI), [example], 16000, tmp_path).read_text()
-    assert "| phonetic | 0.600 | 0.450 |" in report
+    assert "| phonetic | 0.600 | 0.150 | 0.450 | 0.200 |" in report  # PNMI and its shuffled floor, pooled and per language
     assert "| fr | 0.150 | 0.300 | 0.050 |" in report
     for png in ("pnmi_layers.png", "pnmi_languages.png", "spectrogram.png"):
         assert (tmp_path / png).is_file() and png in report

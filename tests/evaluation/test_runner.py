@@ -34,6 +34,10 @@ def test_pnmi_glue_finds_the_oracle_stream():
     assert result["phonetic"]["per_language"] == {"en": pytest.approx(1.0), "fr": pytest.approx(1.0)}
     assert result["lexical"]["all"] == pytest.approx(0.0)
     assert set(result) == {"lexical", "phonetic", "acoustic.0", "acoustic.1"}
+    # each figure comes with its shuffled floor, below the oracle's 1
+    assert 0.0 <= result["phonetic"]["all_shuffled"] < 1.0
+    assert set(result["phonetic"]["per_language_shuffled"]) == {"en", "fr"}
+    assert result["phonetic"]["language_mean_shuffled"] < result["phonetic"]["language_mean"]
 
 
 def test_word_glue_keys_words_by_language():
