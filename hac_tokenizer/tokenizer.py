@@ -35,6 +35,7 @@ from .windowing import (
     TensorReader,
     decode_windowed,
     encode_windowed,
+    item_groups,
     window_frames,
 )
 
@@ -325,9 +326,8 @@ class HACTokenizer:
         whole_items = [i for i in range(len(items)) if i not in long_items]
         parts: list[tuple[list[int], dict[str, Tensor]]] = []
         with torch.inference_mode(), parametrize.cached():
-            if whole_items:
-                whole = self._encode_whole([items[i] for i in whole_items], frame_lengths[whole_items], wanted)
-                parts.append((whole_items, whole))
+            for rows in item_groups(self.model.encoder, whole_items, sample_lengths):
+                parts.append((rows, self._encode_whole([items[i] for i in rows], frame_lengths[rows], wanted)))
             for i in long_items:
                 parts.append(([i], encode_windowed(self.model, TensorReader(items[i]), wanted, *windows)))
         # Assembled outside inference mode so callers get ordinary tensors they may edit in place.
@@ -446,13 +446,13 @@ class HACTokenizer:
         codes = {name: c.to(self.device).clamp_min(0) for name, c in codes.items()}
         audio = torch.zeros(tokens.batch_size, 1, num_frames * self.hop_length, device=self.device, dtype=self.dtype)
         with torch.inference_mode(), parametrize.cached():
-            if whole_items:
-                lengths = frame_lengths[whole_items]
+            for rows in item_groups(self.model.decoder, whole_items, (frame_lengths * self.hop_length).tolist()):
+                lengths = frame_lengths[rows]
                 frames = int(lengths.max())
                 frame_mask = padding_mask(lengths, frames)
-                picked = {name: c[whole_items, ..., :frames] for name, c in codes.items()}
+                picked = {name: c[rows, ..., :frames] for name, c in codes.items()}
                 decoded = self.model.decode(self.model.embed(picked), frame_mask)
-                audio[whole_items, :, : frames * self.hop_length] = decoded
+                audio[rows, :, : frames * self.hop_length] = decoded
             for i in long_items:
                 frames = int(frame_lengths[i])
                 item_codes = {name: c[i : i + 1, ..., :frames] for name, c in codes.items()}

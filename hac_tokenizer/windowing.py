@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,10 +34,12 @@ from .model import HACModel
 DEFAULT_WINDOW_SECONDS = 30.0
 DEFAULT_OVERLAP_SECONDS = 5.0
 DEFAULT_DECODE_OVERLAP_SECONDS = 1.0  # the decoder is convolutional: 25 frames of context beat its ~10
-# Windows run together while the batch's widest activation stays within this: batching pays for small
-# frame-rate models (fewer, larger kernel calls), while a full-rate CNN's widest activation is ~120 MiB per 30 s
-# window already, and more of them only raise peak memory (and past glibc's 2 GiB trim threshold, page faults).
-WINDOW_BATCH_BYTES = 128 << 20
+# Windows, and whole items, run together while the batch's widest activation stays within this: batching pays for
+# small frame-rate models (fewer, larger kernel calls), while a full-rate CNN's widest activation is ~120 MiB per 30 s
+# window already, and more of them only raise peak memory (and past glibc's 2 GiB trim threshold, page faults);
+# whole items of the full-size model cost 4-16 % more per second of audio at batch 16-32 than at 4-8 (2.5 s clips,
+# benchmarks/README.md), where their batch passes this.
+BATCH_ACTIVATION_BYTES = 128 << 20
 MAX_WINDOW_BATCH = 4
 
 
@@ -110,9 +112,29 @@ class TensorReader:
 
 def windows_per_batch(part: nn.Module, window_samples: int) -> int:
     """How many windows ``part`` (an encoder or decoder) runs at once: as many as keep its widest activation,
-    ``part.activation_elements``, within :data:`WINDOW_BATCH_BYTES` in fp32, from 1 to :data:`MAX_WINDOW_BATCH`."""
+    ``part.activation_elements``, within :data:`BATCH_ACTIVATION_BYTES` in fp32, from 1 to :data:`MAX_WINDOW_BATCH`."""
     per_window = 4 * part.activation_elements(window_samples)
-    return max(1, min(MAX_WINDOW_BATCH, WINDOW_BATCH_BYTES // per_window))
+    return max(1, min(MAX_WINDOW_BATCH, BATCH_ACTIVATION_BYTES // per_window))
+
+
+def item_groups(part: nn.Module, rows: Sequence[int], samples: Sequence[int]) -> list[list[int]]:
+    """``rows`` of a batch, items of ``samples[i]`` samples, cut in order into the groups ``part`` runs at once.
+
+    A group grows while its padded batch's widest activation, ``len(group) * part.activation_elements(longest)``,
+    stays within :data:`BATCH_ACTIVATION_BYTES` in fp32; a group holds at least one item. Each item's result does
+    not depend on its group (batched results equal single-item ones), only the time per second of audio does.
+    """
+    groups: list[list[int]] = []
+    longest = 0
+    for row in rows:
+        candidate = max(longest, int(samples[row]))
+        if groups and 4 * (len(groups[-1]) + 1) * part.activation_elements(candidate) <= BATCH_ACTIVATION_BYTES:
+            groups[-1].append(row)
+            longest = candidate
+        else:
+            groups.append([row])
+            longest = int(samples[row])
+    return groups
 
 
 def _batches(windows: list[Window], batch_size: int) -> Iterator[list[Window]]:

@@ -12,6 +12,7 @@ import torch
 from signals import chirp
 
 from hac_tokenizer.audio import FileReader
+from hac_tokenizer import windowing
 from hac_tokenizer.errors import WindowError
 from hac_tokenizer.windowing import (
     TensorReader,
@@ -170,3 +171,38 @@ def test_activation_estimates_bound_the_widest_tensor_an_op_makes(preset: str) -
             part(given)
         estimate = part.activation_elements(samples)
         assert seen.elements <= estimate <= 2 * seen.elements, (type(part).__name__, seen.elements, estimate)
+
+
+class _Part(torch.nn.Module):
+    """An encoder/decoder stand-in whose widest activation is 1000 elements per sample (4 kB in fp32)."""
+
+    def activation_elements(self, num_samples: int) -> int:
+        return 1000 * num_samples
+
+
+def test_item_groups_keep_each_padded_batch_within_the_budget(monkeypatch):
+    monkeypatch.setattr(windowing, "BATCH_ACTIVATION_BYTES", 4000 * 100)  # 100 samples' worth
+    samples = [30, 30, 30, 50, 10, 200, 20]
+    groups = windowing.item_groups(_Part(), range(len(samples)), samples)
+    # in order; a group padded to its longest item stays within 100 samples' worth; an oversized item runs alone
+    assert groups == [[0, 1, 2], [3, 4], [5], [6]]
+    assert windowing.item_groups(_Part(), [4, 6, 0], samples) == [[4, 6, 0]]
+    assert windowing.item_groups(_Part(), [], samples) == []
+
+
+def test_split_batches_give_the_single_item_results(tiny_tokenizer, monkeypatch):
+    # a budget of ~1.3 items forces every whole-item batch apart: tokens and audio stay those of the items alone
+    per_item = 4 * tiny_tokenizer.model.decoder.activation_elements(8000)
+    monkeypatch.setattr(windowing, "BATCH_ACTIVATION_BYTES", int(1.3 * per_item))
+    generator = torch.Generator().manual_seed(5)
+    items = [0.1 * torch.randn(n, generator=generator) for n in (8000, 5000, 6400)]
+    assert len(windowing.item_groups(tiny_tokenizer.model.decoder, [0, 1, 2], [8000, 5000, 6400])) == 3
+    batch = tiny_tokenizer.encode(items, sample_rate=16000)
+    audio = tiny_tokenizer.decode(batch)
+    for i, item in enumerate(items):
+        alone = tiny_tokenizer.encode(item, sample_rate=16000)
+        for name, codes in alone.streams().items():
+            frames = int(alone.lengths[0])
+            assert torch.equal(batch.streams()[name][i : i + 1, ..., :frames], codes), name
+        decoded = tiny_tokenizer.decode(alone).waveform[0]
+        torch.testing.assert_close(audio.waveform[i, : len(decoded)], decoded, atol=1e-5, rtol=0)
