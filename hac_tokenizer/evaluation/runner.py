@@ -64,21 +64,22 @@ def _guarded(group: Callable[[], dict]) -> dict:
 
 
 # -- token-linguistics metrics ------------------------------------------------------------------------
-def _pooled_pnmi(group: Sequence[Utterance], stream: str, measure: Callable = pnmi) -> float:
-    """``measure`` (PNMI, or its shuffled floor) of ``stream`` over the labelled frames of all utterances in ``group``."""
+def _pnmi_and_floor(group: Sequence[Utterance], stream: str) -> tuple[float, float]:
+    """PNMI of ``stream`` over the labelled frames of all utterances in ``group``, and its shuffled floor."""
     phones, tokens = [], []
     for u in group:
         keep = [t for t, p in enumerate(u.phones) if p is not None]
         phones += [u.phones[t] for t in keep]
         tokens.append(frame_streams(u)[stream][keep])
-    return measure(np.asarray(phones, dtype=str), np.concatenate(tokens))
+    labels, codes = np.asarray(phones, dtype=str), np.concatenate(tokens)
+    return pnmi(labels, codes), shuffled_pnmi(labels, codes)
 
 
-def _language_pnmi(group: Sequence[Utterance], stream: str, measure: Callable = pnmi) -> float | None:
+def _language_pnmi(group: Sequence[Utterance], stream: str) -> tuple[float | None, float | None]:
     try:
-        return _pooled_pnmi(group, stream, measure)
+        return _pnmi_and_floor(group, stream)
     except EvaluationError:
-        return None  # a language without labelled frames (or with one phone) has no PNMI
+        return None, None  # a language without labelled frames (or with one phone) has no PNMI
 
 
 def _mean(values: Mapping[str, float | None]) -> float | None:
@@ -94,12 +95,13 @@ def pnmi_metrics(utterances: Sequence[Utterance]) -> dict:
         by_language[u.entry.language].append(u)
     out = {}
     for stream in frame_streams(utterances[0]):
-        languages = sorted(by_language.items())
-        per_language = {lang: _language_pnmi(group, stream) for lang, group in languages}
-        floors = {lang: _language_pnmi(group, stream, shuffled_pnmi) for lang, group in languages}
+        pairs = {lang: _language_pnmi(group, stream) for lang, group in sorted(by_language.items())}
+        per_language = {lang: value for lang, (value, _) in pairs.items()}
+        floors = {lang: floor for lang, (_, floor) in pairs.items()}
+        pooled, pooled_floor = _pnmi_and_floor(utterances, stream)
         out[stream] = {
-            "all": _pooled_pnmi(utterances, stream),
-            "all_shuffled": _pooled_pnmi(utterances, stream, shuffled_pnmi),
+            "all": pooled,
+            "all_shuffled": pooled_floor,
             "per_language": per_language,
             "per_language_shuffled": floors,
             "language_mean": _mean(per_language),
