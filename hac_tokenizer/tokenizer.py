@@ -326,7 +326,7 @@ class HACTokenizer:
         whole_items = [i for i in range(len(items)) if i not in long_items]
         parts: list[tuple[list[int], dict[str, Tensor]]] = []
         with torch.inference_mode(), parametrize.cached():
-            for rows in item_groups(self.model.encoder, whole_items, sample_lengths):
+            for rows in item_groups(self.model.encoder, whole_items, (frame_lengths * self.hop_length).tolist()):
                 parts.append((rows, self._encode_whole([items[i] for i in rows], frame_lengths[rows], wanted)))
             for i in long_items:
                 parts.append(([i], encode_windowed(self.model, TensorReader(items[i]), wanted, *windows)))
