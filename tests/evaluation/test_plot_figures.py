@@ -1,0 +1,70 @@
+"""training/plot_figures.py reads the files hac-eval and the voice-conversion benchmark really write."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from hac_tokenizer.evaluation.cli import main as hac_eval
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(relative: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+plot_figures = _load("training/plot_figures.py", "plot_figures")
+
+
+@pytest.fixture(scope="module")
+def measured(tiny_tokenizer, synthetic_manifest, tmp_path_factory):
+    """A point directory as the model card's evaluation writes it, from the tiny model and the tiny manifest."""
+    root = tmp_path_factory.mktemp("point")
+    model = tiny_tokenizer.save_pretrained(root / "tiny")
+    for split in ("synth-test", "real-en"):
+        args = ["--model", str(model), "--manifest", str(synthetic_manifest), "--out", str(root / "eval" / split)]
+        assert hac_eval([*args, "-q", "--metrics", "pnmi,probes,reconstruction"]) == 0
+    voice_conversion = _load("benchmarks/voice_conversion.py", "voice_conversion")
+    vc = root / "vc.json"
+    assert voice_conversion.main(["--manifest", str(synthetic_manifest), "--model", str(model), "--out", str(vc)]) == 0
+    return root / "eval", vc
+
+
+def test_every_series_is_found_in_what_the_tools_write(measured):
+    point = plot_figures.load_point(*measured)
+    missing = [s.label for s in plot_figures.SERIES if plot_figures.figure(point, s) is None]
+    assert missing == []
+    pnmi = json.loads((measured[0] / "synth-test" / "metrics.json").read_text())["pnmi"]["phonetic"]["all"]
+    assert plot_figures.figure(point, plot_figures.SERIES[0]) == pytest.approx(pnmi)
+
+
+def test_a_point_without_a_file_leaves_gaps(measured, tmp_path):
+    point = plot_figures.load_point(measured[0])  # no voice-conversion JSON
+    assert all(plot_figures.figure(point, s) is None for s in plot_figures.SERIES if s.source == "vc")
+    assert plot_figures.figure(point, plot_figures.SERIES[0]) is not None
+    assert all(plot_figures.figure(plot_figures.load_point(tmp_path), s) is None for s in plot_figures.SERIES)
+
+
+def test_main_draws_points_and_random_init(measured, tmp_path, capsys):
+    eval_dir, vc = measured
+    out = tmp_path / "figures.png"
+    args = ["--out", str(out), "--point", "200", str(eval_dir), str(vc), "--point", "100", str(eval_dir)]
+    assert plot_figures.main([*args, "--random", str(eval_dir)]) == 0
+    assert out.stat().st_size > 10_000 and f"wrote {out}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [(["x", "."], "STEP EVAL_DIR"), (["1"], "STEP EVAL_DIR"), (["1", "nowhere"], "nowhere does not exist")],
+)
+def test_bad_points_are_usage_errors(point, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        plot_figures.main(["--out", str(tmp_path / "f.png"), "--point", *point])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
