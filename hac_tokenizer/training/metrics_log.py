@@ -19,7 +19,10 @@ class MetricsLog:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for path in self.run_dir.glob("*.csv"):
-            _truncate_after(path, resume_step)
+            columns, rows = _read(path)
+            kept = [row for row in rows if int(row["step"]) <= resume_step]
+            if len(kept) < len(rows):
+                _rewrite(path, columns, kept)
         self._writer = _tensorboard_writer(self.run_dir / "tensorboard") if tensorboard else None
 
     def write(self, split: str, step: int, values: dict[str, float]) -> None:
@@ -31,10 +34,12 @@ class MetricsLog:
         """
         path = self.run_dir / f"{split}.csv"
         row = {"step": step, **values}
+        # the header is read each time, not cached: one short line every `log_every` steps, and a file removed or
+        # edited by hand mid-run still gets a correct header
         columns = _header(path)
-        if columns is None or not set(row) <= set(columns):
-            columns = [*(columns or []), *(name for name in row if name not in (columns or []))]
-            _rewrite_with(path, columns)
+        if not set(row) <= set(columns):
+            columns = [*columns, *(name for name in row if name not in columns)]
+            _rewrite(path, columns, _read(path)[1])
         with path.open("a", newline="") as f:
             csv.DictWriter(f, fieldnames=columns).writerow(row)
         if self._writer is not None:
@@ -53,37 +58,30 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:
         return [{k: (int(v) if k == "step" else float(v)) for k, v in row.items() if v != ""} for row in rows]
 
 
-def _header(path: Path) -> list[str] | None:
-    """The column names of a metrics CSV, or None when it does not exist or is empty."""
+def _header(path: Path) -> list[str]:
+    """A metrics CSV's column names; none when it is missing or empty."""
     if not path.is_file():
-        return None
+        return []
     with path.open(newline="") as f:
-        return next(csv.reader(f), None)
+        return next(csv.reader(f), [])
 
 
-def _rewrite_with(path: Path, columns: list[str]) -> None:
-    """Rewrite ``path`` (if any) under the header ``columns``, a superset of its own; creates it if missing."""
-    rows = []
-    if path.is_file():
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A metrics CSV's column names and rows (as text); no columns and no rows when it is missing or empty."""
+    if not path.is_file():
+        return [], []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        return list(reader.fieldnames or []), rows
+
+
+def _rewrite(path: Path, columns: list[str], rows: list[dict[str, str]]) -> None:
+    """Replace ``path`` atomically with ``rows`` under the header ``columns`` (a cell a row lacks stays empty)."""
     with atomic_write(path, "w") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-
-
-def _truncate_after(path: Path, step: int) -> None:
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    header, body = rows[0], rows[1:]
-    kept = [r for r in body if r and int(r[0]) <= step]
-    if len(kept) == len(body):
-        return
-    with atomic_write(path, "w") as f:
-        csv.writer(f).writerows([header, *kept])
 
 
 def _tensorboard_writer(directory: Path):

@@ -51,3 +51,11 @@ def test_a_column_added_on_resume_widens_the_file(tmp_path):
     ]
     MetricsLog(tmp_path, resume_step=2).write("train", 3, {"mel": 1.3})  # a column the row lacks stays empty
     assert read_metrics(tmp_path / "train.csv")[-1] == {"step": 3, "mel": 1.3}
+
+
+def test_a_file_removed_mid_run_starts_again_with_its_header(tmp_path):
+    log = MetricsLog(tmp_path, resume_step=0)
+    log.write("train", 1, {"mel": 2.0})
+    (tmp_path / "train.csv").unlink()
+    log.write("train", 2, {"mel": 1.5})
+    assert read_metrics(tmp_path / "train.csv") == [{"step": 2, "mel": 1.5}]
