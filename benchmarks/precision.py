@@ -25,39 +25,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import platform
 import time
 from pathlib import Path
 
 import torch
 from long_audio import load, speech_like
+from machine import machine_description
 from torch.nn.utils import parametrize
 
 from hac_tokenizer import PAD_ID, HACTokenizer, HACTokens
 from hac_tokenizer.audio import to_mono_items
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-CPU_FLAGS = ("avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16")  # which bf16/fp16 kernels the CPU can run
-
-
-def cpu_description() -> str:
-    """``"<model name> (avx512_bf16 yes, amx_bf16 no, ...; torch kernels AVX512)"`` from /proc/cpuinfo."""
-    fields: dict[str, str] = {}
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())  # the first core's
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    listed = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FLAGS) if flags else "flags unknown"
-    return f"{name} ({listed}; torch kernels {torch.backends.cpu.get_cpu_capability()})"
-
-
-def machine_description(device: str) -> str:
-    lines = [f"CPU: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}"]
-    if device.startswith("cuda"):
-        lines.append(f"GPU: {torch.cuda.get_device_name(torch.device(device))}, CUDA {torch.version.cuda}")
-    return "\n".join(lines)
 
 
 def timed(device: str, fn, *args, **kwargs):

@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
+from machine import machine_description
 from peers import PEERS, Codec, build_peers
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -156,9 +157,11 @@ def median_rtf(subject: Subject, batch: int, what: str, seconds: float) -> float
 def table(subjects: list[Subject], batches: list[int], seconds: float) -> str:
     reference = next((s for s in subjects if s.label == "DAC-16k"), None)
     rows = [
-        "| model | dtype | batch | params (M) | enc RTF | enc x-RT | dec RTF | dec x-RT "
-        "| enc / DAC-16k | dec / DAC-16k | enc GFLOP per s audio | dec GFLOP per s audio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        (
+            "| model | dtype | batch | params (M) | enc RTF | enc x-RT | dec RTF | dec x-RT | enc / DAC-16k "
+            "| dec / DAC-16k | enc GFLOP per s audio | dec GFLOP per s audio | enc GFLOP/s | dec GFLOP/s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(value: float | None, spec: str) -> str:
@@ -174,15 +177,29 @@ def table(subjects: list[Subject], batches: list[int], seconds: float) -> str:
                 f"| {fmt(enc and 1 / enc, '.1f')} | {fmt(dec, '.3f')} | {fmt(dec and 1 / dec, '.1f')} "
                 f"| {fmt(enc and ref_enc and enc / ref_enc, '.2f')} | {fmt(dec and ref_dec and dec / ref_dec, '.2f')} "
                 f"| {fmt(s.flops.get('encode', 0) / 1e9 or None, '.1f')} "
-                f"| {fmt(s.flops.get('decode', 0) / 1e9 or None, '.1f')} |"
+                f"| {fmt(s.flops.get('decode', 0) / 1e9 or None, '.1f')} "
+                f"| {fmt(enc and s.flops.get('encode', 0) / 1e9 / enc or None, '.0f')} "
+                f"| {fmt(dec and s.flops.get('decode', 0) / 1e9 / dec or None, '.0f')} |"
             )
     return "\n".join(rows)
 
 
-def machine(device: str) -> str:
-    if device.startswith("cuda"):
-        return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+def reference_rates(device: str, repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s this machine itself reaches in fp32, timed in this process: the ceiling the models' GFLOP/s columns
+    read against. A 2048 x 2048 matrix product stands for the transformers' linear layers, a 256-channel
+    kernel-7 dilated convolution over 40,000 steps for the CNNs' layers (the two take different libraries on CPU)."""
+    matrix = torch.randn(2048, 2048, device=device)
+    signal, weight = torch.randn(1, 256, 40_000, device=device), torch.randn(256, 256, 7, device=device)
+    ops = {
+        "matmul": (lambda: matrix @ matrix, 2 * 2048**3),
+        "conv1d": (lambda: F.conv1d(signal, weight, padding=9, dilation=3), 2 * 256 * 256 * 7 * 40_000),
+    }
+    rates = {}
+    with torch.inference_mode():
+        for name, (op, flops) in ops.items():
+            op()  # kernel selection
+            rates[name] = flops / 1e9 / statistics.median(timed(op, device)[0] for _ in range(repeats))
+    return rates
 
 
 def main() -> None:
@@ -210,13 +227,18 @@ def main() -> None:
         for subject in subjects:
             count_flops(subject, args.device)
     run(subjects, args.batch, args.seconds, args.repeats, args.device)
-    print(f"\nmachine: {machine(args.device)}; {args.seconds:g} s clips, median of {args.repeats} repeats\n")
+    print(f"\n{machine_description(args.device)}\n{args.seconds:g} s clips, median of {args.repeats} repeats\n")
     print(table(subjects, args.batch, args.seconds))
+    if not args.no_flops:
+        rates = reference_rates(args.device)
+        print(f"\nthis machine, same process: fp32 matmul {rates['matmul']:.0f} GFLOP/s, "
+              f"dilated conv1d {rates['conv1d']:.0f} GFLOP/s")
     if args.json:
         raw = [{"label": s.label, "dtype": s.dtype, "params": s.params, "flops": s.flops,
                 "times": {f"{b}/{w}": t for (b, w), t in s.times.items()}} for s in subjects]
         with open(args.json, "w") as f:
-            json.dump({"machine": machine(args.device), "seconds": args.seconds, "subjects": raw}, f, indent=1)
+            report = {"machine": machine_description(args.device), "seconds": args.seconds, "subjects": raw}
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

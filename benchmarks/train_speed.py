@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import platform
 import statistics
 import time
 
 import torch
+from machine import machine_description
 
 from hac_tokenizer.config import HACConfig, small_config
 from hac_tokenizer.model import HACModel
@@ -30,14 +30,6 @@ PREVIOUS = dataclasses.replace(
     decoder_depth=1, acoustic_input="latent",
 )
 STREAMS = ("lexical", "phonetic", "acoustic")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 class Subject:
@@ -99,7 +91,7 @@ def main() -> None:
     for subject in subjects:  # drop the warm-up round
         for rates in (subject.train_rates, subject.encode_rates, subject.decode_rates):
             del rates[0]
-    print(f"CPU: {cpu_model()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(machine_description())
     print(f"training: batch {args.batch} x {args.clip_seconds} s, {args.steps} steps x {args.repeats} rounds\n")
     print("| model | params | train audio-s / CPU-s | encode x-realtime | decode x-realtime |")
     print("|---|---|---|---|---|")

@@ -1,0 +1,33 @@
+"""The machine a benchmark ran on, named the same way by every script: CPU model, its bf16/fp16 instructions,
+torch's CPU kernel level, threads, and the GPU when one is used. Figures from different machines differ (the
+workplace has AMD EPYC and Intel Xeon builders), so every printed table starts from this line."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+CPU_FLAGS = ("avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16")  # which bf16/fp16 kernels the CPU can run
+
+
+def cpu_description() -> str:
+    """``"<model name> (avx512_bf16 yes, amx_bf16 no, ...; torch kernels AVX512)"`` from /proc/cpuinfo."""
+    fields: dict[str, str] = {}
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())  # the first core's
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    listed = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FLAGS) if flags else "flags unknown"
+    return f"{name} ({listed}; torch kernels {torch.backends.cpu.get_cpu_capability()})"
+
+
+def machine_description(device: str = "cpu") -> str:
+    """The CPU line, and a GPU line when ``device`` is CUDA."""
+    lines = [f"CPU: {cpu_description()}, {torch.get_num_threads()} threads, torch {torch.__version__}"]
+    if device.startswith("cuda"):
+        lines.append(f"GPU: {torch.cuda.get_device_name(torch.device(device))}, CUDA {torch.version.cuda}")
+    return "\n".join(lines)
