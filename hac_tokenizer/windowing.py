@@ -120,15 +120,27 @@ def windows_per_batch(part: nn.Module, window_samples: int) -> int:
 def item_groups(part: nn.Module, rows: Sequence[int], samples: Sequence[int]) -> list[list[int]]:
     """``rows`` of a batch, items of ``samples[i]`` samples, cut in order into the groups ``part`` runs at once.
 
-    A group grows while its padded batch's widest activation, ``len(group) * part.activation_elements(longest)``,
-    stays within :data:`BATCH_ACTIVATION_BYTES` in fp32; a group holds at least one item. Each item's result does
+    A group holds at least one item and otherwise keeps its padded batch's widest activation,
+    ``len(group) * part.activation_elements(longest)``, within :data:`BATCH_ACTIVATION_BYTES` in fp32. Of the
+    cuts with the fewest groups, evenly sized ones are taken where they exist: 16 equal items whose budget
+    allows 13 run as 8 + 8, not 13 + 3 (a group of 3 costs more per second of audio). Each item's result does
     not depend on its group (batched results equal single-item ones), only the time per second of audio does.
     """
+    fewest = _cut(part, rows, samples, len(rows))
+    if not fewest:
+        return fewest
+    even = _cut(part, rows, samples, -(-len(rows) // len(fewest)))
+    return even if len(even) == len(fewest) else fewest
+
+
+def _cut(part: nn.Module, rows: Sequence[int], samples: Sequence[int], most: int) -> list[list[int]]:
+    """Greedy in-order groups of at most ``most`` items, each within the activation budget (or a single item)."""
     groups: list[list[int]] = []
     longest = 0
     for row in rows:
         candidate = max(longest, int(samples[row]))
-        if groups and 4 * (len(groups[-1]) + 1) * part.activation_elements(candidate) <= BATCH_ACTIVATION_BYTES:
+        size = len(groups[-1]) + 1 if groups else 1
+        if groups and size <= most and 4 * size * part.activation_elements(candidate) <= BATCH_ACTIVATION_BYTES:
             groups[-1].append(row)
             longest = candidate
         else:

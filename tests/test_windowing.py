@@ -190,6 +190,16 @@ def test_item_groups_keep_each_padded_batch_within_the_budget(monkeypatch):
     assert windowing.item_groups(_Part(), [], samples) == []
 
 
+def test_item_groups_are_even_when_that_takes_no_more_groups(monkeypatch):
+    monkeypatch.setattr(windowing, "BATCH_ACTIVATION_BYTES", 4000 * 130)  # 13 items of 10 samples
+    assert [len(g) for g in windowing.item_groups(_Part(), range(16), [10] * 16)] == [8, 8]
+    assert [len(g) for g in windowing.item_groups(_Part(), range(27), [10] * 27)] == [9, 9, 9]
+    # evening out these would take a fourth group ([0, 1] [2, 3] [4] [5] [6]... ): the fewest groups win
+    samples = [30, 30, 30, 50, 10, 200, 20]
+    monkeypatch.setattr(windowing, "BATCH_ACTIVATION_BYTES", 4000 * 100)
+    assert windowing.item_groups(_Part(), range(len(samples)), samples) == [[0, 1, 2], [3, 4], [5], [6]]
+
+
 def test_split_batches_give_the_single_item_results(tiny_tokenizer, monkeypatch):
     # a budget of ~1.3 items forces every whole-item batch apart: tokens and audio stay those of the items alone
     per_item = 4 * tiny_tokenizer.model.decoder.activation_elements(8000)
