@@ -29,12 +29,12 @@ def smooth(values: list[float], width: int) -> list[float]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--smooth", type=int, default=20, help="training rows per moving-average window")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     train = read_metrics(args.run / "train.csv")
     valid = read_metrics(args.run / "eval.csv") if (args.run / "eval.csv").exists() else []
     steps = [r["step"] for r in train]

@@ -1,0 +1,30 @@
+"""training/plot_curves.py draws a run directory's metrics as MetricsLog writes them."""
+
+import importlib.util
+from pathlib import Path
+
+from hac_tokenizer.training.metrics_log import MetricsLog
+
+SCRIPT = Path(__file__).resolve().parents[2] / "training" / "plot_curves.py"
+spec = importlib.util.spec_from_file_location("plot_curves", SCRIPT)
+plot_curves = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(plot_curves)
+
+
+def test_smooth_is_a_trailing_mean():
+    assert plot_curves.smooth([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
+
+
+def test_a_run_with_a_content_first_stage_and_a_column_added_later(tmp_path, capsys):
+    log = MetricsLog(tmp_path / "run", resume_step=0)
+    for step in range(10, 210, 10):
+        row = {"mel": 0.0 if step <= 50 else 3.0 - step / 100, "kd_phonetic": 0.5, "kd_lexical": 0.6}
+        row |= {"commitment": 1.0, "perplexity_phonetic": 100.0, "step_seconds": 0.5}
+        if step > 100:
+            row["level"] = 2.0  # a term that joined mid-run
+        log.write("train", step, row)
+        if step % 50 == 0:
+            log.write("eval", step, {"mel": 2.5, "kd_phonetic": 0.55})
+    out = tmp_path / "curves.png"
+    plot_curves.main(["--run", str(tmp_path / "run"), "--out", str(out), "--smooth", "3"])
+    assert out.stat().st_size > 10_000 and f"wrote {out}" in capsys.readouterr().out
