@@ -318,3 +318,36 @@ def test_cache_is_refused_by_a_model_of_another_frame_rate(tmp_path):
     with pytest.raises(TeacherError, match=r"at 100\.0 frames/s, but the model makes 50;"):
         build_teacher({"kind": "cached", "path": str(tmp_path / "c")}, **GRID)
 
+
+
+# -- centred targets ----------------------------------------------------------------------------------------------
+def test_centred_targets_have_zero_mean_on_each_clips_valid_frames():
+    from hac_tokenizer.training.teachers.base import TeacherTargets, centre_on_clips
+
+    features = torch.tensor([[[1.0, 4.0], [3.0, 4.0], [9.0, 9.0]], [[5.0, 1.0], [0.0, 0.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    centred = centre_on_clips(TeacherTargets(features, mask))
+    assert centred.features.tolist() == [[[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]]
+    assert torch.equal(centred.mask, mask)
+    empty = centre_on_clips(TeacherTargets(features, torch.zeros_like(mask)))  # no valid frame: zeros, not NaN
+    assert torch.equal(empty.features, torch.zeros_like(features))
+
+
+def test_a_centred_spec_wraps_any_kind_and_a_constant_student_then_scores_nothing():
+    from hac_tokenizer.training.distill import masked_column_cosine
+
+    phones = [[Interval(0.0, 0.1, "p"), Interval(0.1, 0.2, "a"), Interval(0.2, 0.3, "b")]]
+    plain = build_teacher({"kind": "phone-identity"}, **GRID)
+    centred = build_teacher({"kind": "phone-identity", "centre": True}, **GRID)
+    assert isinstance(centred, Teacher) and centred.dim == plain.dim
+    raw, targets = plain(make_batch(phones=phones), 20), centred(make_batch(phones=phones), 20)
+    assert torch.equal(targets.mask, raw.mask)
+    torch.testing.assert_close(targets.features[raw.mask].mean(dim=0), torch.zeros(plain.dim), atol=1e-6, rtol=0)
+    # the best student that ignores the audio: a constant of each column's sign
+    constant = torch.sign(raw.features.sum(dim=1, keepdim=True)).expand_as(raw.features)
+    assert masked_column_cosine(constant, raw.features, raw.mask).mean() > 0.1  # the plain targets reward it
+    torch.testing.assert_close(
+        masked_column_cosine(constant, targets.features, targets.mask), torch.zeros(1, plain.dim), atol=1e-6, rtol=0
+    )
+    with pytest.raises(TeacherError, match="'centre' is true or false"):
+        build_teacher({"kind": "phone-identity", "centre": "yes"}, **GRID)

@@ -10,6 +10,9 @@ Spec kinds::
     {"kind": "word-vectors"}                                                     # offline: all-MiniLM-L6-v2 package
     {"kind": "cached", "path": "cache/hubert", "dim": 768}                     # features precomputed to disk
 
+Any kind may add ``"centre": true``: its targets are then centred on each clip's mean (``base.centre_on_clips``),
+for teachers whose features share a common direction that a constant student would match.
+
 Timing comes from the model being trained, never from the spec: the caller passes the model's ``sample_rate``
 and ``hop_length`` (``HACConfig``), and targets are at ``sample_rate / hop_length`` frames per second. A spec may
 still name a ``frame_rate``; it must then equal the model's.
@@ -18,7 +21,7 @@ still name a ``frame_rate``; it must then equal the model's.
 from __future__ import annotations
 
 from ..errors import TeacherError
-from .base import Teacher
+from .base import ClipCentredTeacher, Teacher
 
 
 def _require(spec: dict, key: str) -> object:
@@ -40,6 +43,14 @@ def _frame_rate(spec: dict, sample_rate: int, hop_length: int) -> float:
 
 def build_teacher(spec: dict, *, sample_rate: int, hop_length: int) -> Teacher:
     """Build the teacher a config describes for a model at ``sample_rate`` Hz with ``hop_length`` samples per frame."""
+    centre = spec.get("centre", False)
+    if not isinstance(centre, bool):
+        raise TeacherError(f"teacher spec {spec}: 'centre' is true or false, not {centre!r}.")
+    teacher = _build(spec, sample_rate, hop_length)
+    return ClipCentredTeacher(teacher) if centre else teacher
+
+
+def _build(spec: dict, sample_rate: int, hop_length: int) -> Teacher:
     kind = spec.get("kind")
     frame_rate = _frame_rate(spec, sample_rate, hop_length)
     if kind in ("hubert", "mhubert", "wav2vec2"):
