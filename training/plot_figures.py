@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 
-PANELS = ("phonetic PNMI", "probe accuracy", "voice conversion", "STOI", "PESQ-wb", "level difference (dB)")
+PANELS = ("phonetic PNMI", "lexical PNMI", "probe accuracy", "voice conversion", "STOI", "PESQ-wb", "SI-SDR (dB)",
+          "level difference (dB)")  # fmt: skip
 
 
 class Series(NamedTuple):
@@ -37,6 +38,8 @@ SERIES = (
     Series("phonetic PNMI", "synthetic, shuffled floor", "synth", ("pnmi", "phonetic", "all_shuffled")),
     Series("phonetic PNMI", "real English", "real", ("pnmi", "phonetic", "all")),
     Series("phonetic PNMI", "real English, shuffled floor", "real", ("pnmi", "phonetic", "all_shuffled")),
+    Series("lexical PNMI", "synthetic, pooled", "synth", ("pnmi", "lexical", "all")),
+    Series("lexical PNMI", "synthetic, shuffled floor", "synth", ("pnmi", "lexical", "all_shuffled")),
     Series("probe accuracy", "phone: phonetic", "synth", ("probes", "phone", "phonetic", "accuracy")),
     Series("probe accuracy", "phone: acoustic", "synth", ("probes", "phone", "acoustic", "accuracy")),
     Series("probe accuracy", "speaker: acoustic", "synth", ("probes", "speaker", "acoustic", "accuracy")),
@@ -49,6 +52,8 @@ SERIES = (
     Series("STOI", "real English", "real", ("reconstruction", "full", "stoi", "mean")),
     Series("PESQ-wb", "synthetic", "synth", ("reconstruction", "full", "pesq_wb", "mean")),
     Series("PESQ-wb", "real English", "real", ("reconstruction", "full", "pesq_wb", "mean")),
+    Series("SI-SDR (dB)", "synthetic", "synth", ("reconstruction", "full", "si_sdr", "mean")),
+    Series("SI-SDR (dB)", "real English", "real", ("reconstruction", "full", "si_sdr", "mean")),
     Series("level difference (dB)", "synthetic", "synth", ("reconstruction", "full", "level_db", "mean")),
     Series("level difference (dB)", "real English", "real", ("reconstruction", "full", "level_db", "mean")),
 )
@@ -56,7 +61,7 @@ SERIES = (
 # Issue 15's targets, one line (or band) per panel; voice conversion's "3x chance" depends on the speaker count
 # and is drawn from the points' own chance level.
 TARGETS = {"phonetic PNMI": (0.6,), "voice conversion": (0.6,), "STOI": (0.85,), "PESQ-wb": (2.0,),
-           "level difference (dB)": (-1.0, 1.0)}  # fmt: skip
+           "SI-SDR (dB)": (0.0,), "level difference (dB)": (-1.0, 1.0)}  # fmt: skip
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -84,7 +89,7 @@ def figure(point: dict[str, dict[str, Any]], series: Series) -> float | None:
 
 def plot(points: dict[int, dict[str, dict[str, Any]]], random: dict[str, dict[str, Any]] | None, out: Path) -> None:
     """Draw every series against step (``points``: step -> ``load_point``), with targets and random-init lines."""
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
+    fig, axes = plt.subplots(2, 4, figsize=(19, 8), constrained_layout=True)
     panel_axes = dict(zip(PANELS, axes.flat, strict=True))
     steps = sorted(points)
     for index, series in enumerate(SERIES):
@@ -94,7 +99,8 @@ def plot(points: dict[int, dict[str, dict[str, Any]]], random: dict[str, dict[st
         measured = [(step, value) for step, value in measured if value is not None]
         if measured:
             ax.plot(*zip(*measured, strict=True), "o-", color=colour, label=series.label)
-        floor = figure(random, series) if random is not None else None
+        # a shuffled floor is itself a chance level: no random-init line beside it
+        floor = figure(random, series) if random is not None and "floor" not in series.label else None
         if floor is not None:
             ax.axhline(floor, color=colour, linestyle="--", linewidth=1, label=f"{series.label}, random init")
     for panel, levels in TARGETS.items():
