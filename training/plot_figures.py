@@ -3,7 +3,8 @@
     python training/plot_figures.py --out docs/curves/hac-mls8-small-figures.png \\
         --random evals/random-init \\
         --point 4200 evals/step-4200 evals/vc-step-4200.json \\
-        --point 8400 evals/step-8400 evals/vc-step-8400.json
+        --point 8400 evals/step-8400 evals/vc-step-8400.json \\
+        --mark 9000 "GAN on"
 
 A point is a training step, a directory holding hac-eval's output on the held-out synthetic test split
 (``synth-test/metrics.json``) and on real recorded speech (``real-en/metrics.json``; either may be missing), and
@@ -87,8 +88,14 @@ def figure(point: dict[str, dict[str, Any]], series: Series) -> float | None:
     return None if value is None else float(value)
 
 
-def plot(points: dict[int, dict[str, dict[str, Any]]], random: dict[str, dict[str, Any]] | None, out: Path) -> None:
-    """Draw every series against step (``points``: step -> ``load_point``), with targets and random-init lines."""
+def plot(
+    points: dict[int, dict[str, dict[str, Any]]],
+    random: dict[str, dict[str, Any]] | None,
+    out: Path,
+    marks: dict[int, str] | None = None,
+) -> None:
+    """Draw every series against step (``points``: step -> ``load_point``), with targets and random-init lines;
+    ``marks`` (step -> label) draws a vertical line at each step where the recipe changed."""
     fig, axes = plt.subplots(2, 4, figsize=(19, 8), constrained_layout=True)
     panel_axes = dict(zip(PANELS, axes.flat, strict=True))
     steps = sorted(points)
@@ -115,6 +122,9 @@ def plot(points: dict[int, dict[str, dict[str, Any]]], random: dict[str, dict[st
             3 * chance, color="black", linestyle=":", label="to reference: 3x chance"
         )
     for panel, ax in panel_axes.items():
+        for step, label in (marks or {}).items():
+            ax.axvline(step, color="grey", linestyle="--", linewidth=0.8)
+            ax.annotate(label, (step, 1), xycoords=("data", "axes fraction"), rotation=90, va="top", fontsize=7)
         ax.set_title(panel)
         ax.set_xlabel("training step")
         ax.legend(fontsize=7)
@@ -131,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         help="a training step, its hac-eval directory (synth-test/, real-en/) and optionally its voice-conversion JSON",
     )  # fmt: skip
     parser.add_argument("--random", type=Path, default=None, help="hac-eval directory of a random-init model")
+    parser.add_argument(
+        "--mark", action="append", nargs=2, default=[], metavar=("STEP", "LABEL"),
+        help="a vertical line at STEP labelled LABEL (where the recipe changed)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     points = {}
     for point in args.point:
@@ -141,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists():
                 parser.error(f"{path} does not exist")
         points[int(point[0])] = load_point(Path(point[1]), vc)
-    plot(points, load_point(args.random) if args.random else None, args.out)
+    for step, _ in args.mark:
+        if not step.isdigit():
+            parser.error(f"--mark takes STEP LABEL, got step {step!r}")
+    marks = {int(step): label for step, label in args.mark}
+    plot(points, load_point(args.random) if args.random else None, args.out, marks)
     print(f"wrote {args.out}")
     return 0
 

@@ -56,13 +56,18 @@ def test_main_draws_points_and_random_init(measured, tmp_path, capsys):
     eval_dir, vc = measured
     out = tmp_path / "figures.png"
     args = ["--out", str(out), "--point", "200", str(eval_dir), str(vc), "--point", "100", str(eval_dir)]
-    assert plot_figures.main([*args, "--random", str(eval_dir)]) == 0
+    assert plot_figures.main([*args, "--random", str(eval_dir), "--mark", "150", "GAN on"]) == 0
     assert out.stat().st_size > 10_000 and f"wrote {out}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     ("point", "message"),
-    [(["x", "."], "STEP EVAL_DIR"), (["1"], "STEP EVAL_DIR"), (["1", "nowhere"], "nowhere does not exist")],
+    [
+        (["x", "."], "STEP EVAL_DIR"),
+        (["1"], "STEP EVAL_DIR"),
+        (["1", "nowhere"], "nowhere does not exist"),
+        (["1", ".", "--mark", "late", "GAN"], "--mark takes STEP LABEL"),
+    ],
 )
 def test_bad_points_are_usage_errors(point, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
