@@ -113,8 +113,12 @@ class TensorReader:
 def windows_per_batch(part: nn.Module, window_samples: int) -> int:
     """How many windows ``part`` (an encoder or decoder) runs at once: as many as keep its widest activation,
     ``part.activation_elements``, within :data:`BATCH_ACTIVATION_BYTES` in fp32, from 1 to :data:`MAX_WINDOW_BATCH`."""
-    per_window = 4 * part.activation_elements(window_samples)
-    return max(1, min(MAX_WINDOW_BATCH, BATCH_ACTIVATION_BYTES // per_window))
+    return max(1, min(MAX_WINDOW_BATCH, BATCH_ACTIVATION_BYTES // _batch_bytes(part, 1, window_samples)))
+
+
+def _batch_bytes(part: nn.Module, items: int, samples: int) -> int:
+    """The widest activation, in fp32 bytes, of ``part`` on a batch of ``items`` padded to ``samples`` samples."""
+    return 4 * items * part.activation_elements(samples)
 
 
 def item_groups(part: nn.Module, rows: Sequence[int], samples: Sequence[int]) -> list[list[int]]:
@@ -140,7 +144,7 @@ def _cut(part: nn.Module, rows: Sequence[int], samples: Sequence[int], most: int
     for row in rows:
         candidate = max(longest, int(samples[row]))
         size = len(groups[-1]) + 1 if groups else 1
-        if groups and size <= most and 4 * size * part.activation_elements(candidate) <= BATCH_ACTIVATION_BYTES:
+        if groups and size <= most and _batch_bytes(part, size, candidate) <= BATCH_ACTIVATION_BYTES:
             groups[-1].append(row)
             longest = candidate
         else:
