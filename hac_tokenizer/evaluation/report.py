@@ -162,7 +162,6 @@ def _linguistics_section(metrics: Mapping) -> list[str]:
             ),
             "",
         ]
-    if _ok(pnmi):
         languages = sorted(next(iter(pnmi.values()))["per_language"])
         lang_rows = [[lang, *(pnmi[s]["per_language"][lang] for s in streams)] for lang in languages]
         lines += ["PNMI per language:", "", _table(["language", *streams], lang_rows), ""]
