@@ -4,7 +4,8 @@
 
 Both models are timed on the same random clips at the bundled recipe's shape (batch 8 x 1.92 s): one generator
 step of the warm-up (forward, multi-scale mel + VQ losses, backward, AdamW), which is what ``hac-train`` runs
-before the discriminators start. Audio seconds trained per CPU-second counts the process's CPU time over all
+before the discriminators start; where the CPU has bf16 instructions the bundled model is timed a second time
+under the recipe's bf16 autocast (``amp: bf16``; the mel loss stays fp32). Audio seconds trained per CPU-second counts the process's CPU time over all
 threads (``time.process_time``), so it does not depend on how many cores are free. Inference is timed on a 10 s
 clip through ``HACModel.encode`` / ``decode`` (x-realtime = audio seconds / wall seconds). Rounds alternate the
 models so load on a shared machine spreads over both; medians over repeats. Prints a markdown table.
@@ -23,6 +24,7 @@ from machine import machine_description
 from hac_tokenizer.config import HACConfig, small_config
 from hac_tokenizer.model import HACModel
 from hac_tokenizer.training.losses import MelLoss
+from hac_tokenizer.training.runtime import cpu_has_bf16
 
 # The bundled default until 2026-12: the paper's DAC CNN encoder and decoder scaled down, RVQ(Z).
 PREVIOUS = dataclasses.replace(
@@ -33,9 +35,10 @@ STREAMS = ("lexical", "phonetic", "acoustic")
 
 
 class Subject:
-    def __init__(self, label: str, config: HACConfig, batch: int, seconds: float) -> None:
+    def __init__(self, label: str, config: HACConfig, batch: int, seconds: float, bf16: bool = False) -> None:
         torch.manual_seed(0)
         self.label, self.model, self.mel = label, HACModel(config), MelLoss(config.sample_rate)
+        self.bf16 = bf16  # the training step under autocast; inference is timed in fp32 only (tokens need it)
         self.optimiser = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
         samples = round(seconds * config.frame_rate) * config.hop_length
         self.clips = 0.1 * torch.randn(batch, 1, samples, generator=torch.Generator().manual_seed(1))
@@ -49,7 +52,8 @@ class Subject:
         self.model.train()
         start = time.process_time()
         for _ in range(steps):
-            out = self.model(self.clips)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                out = self.model(self.clips)
             quantized = out.quantized.values()
             loss = 15.0 * self.mel(out.audio, self.clips) + sum(
                 0.25 * q.commitment_loss + q.codebook_loss for q in quantized
@@ -61,6 +65,8 @@ class Subject:
 
     @torch.no_grad()
     def inference(self, audio: torch.Tensor) -> None:
+        if self.bf16:
+            return
         self.model.eval()
         seconds = audio.shape[-1] / self.model.config.sample_rate
         start = time.perf_counter()
@@ -83,6 +89,8 @@ def main() -> None:
         Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds),
         Subject("bundled (mel-ConvNeXt + iSTFT, residual)", small_config(), args.batch, args.clip_seconds),
     ]
+    if cpu_has_bf16():
+        subjects.append(Subject("bundled, bf16 autocast", small_config(), args.batch, args.clip_seconds, bf16=True))
     audio = 0.1 * torch.randn(1, 1, 160_000, generator=torch.Generator().manual_seed(2))
     for round_ in range(args.repeats + 1):
         for subject in subjects:
@@ -90,18 +98,22 @@ def main() -> None:
             subject.inference(audio)
     for subject in subjects:  # drop the warm-up round
         for rates in (subject.train_rates, subject.encode_rates, subject.decode_rates):
-            del rates[0]
+            del rates[:1]
     print(machine_description())
-    print(f"training: batch {args.batch} x {args.clip_seconds} s, {args.steps} steps x {args.repeats} rounds\n")
+    print(f"training: batch {args.batch} x {args.clip_seconds} s, {args.steps} steps x {args.repeats} rounds")
+    print("" if cpu_has_bf16() else "this CPU has no bf16 instructions: fp32 only, as hac-train would train here")
     print("| model | params | train audio-s / CPU-s | encode x-realtime | decode x-realtime |")
     print("|---|---|---|---|---|")
     base = subjects[0]
     for s in subjects:
-        train, enc, dec = (statistics.median(r) for r in (s.train_rates, s.encode_rates, s.decode_rates))
-        ratios = [train / statistics.median(base.train_rates), enc / statistics.median(base.encode_rates),
-                  dec / statistics.median(base.decode_rates)]
-        print(f"| {s.label} | {s.params / 1e6:.1f}M | {train:.2f} ({ratios[0]:.1f}x) | {enc:.1f} ({ratios[1]:.1f}x) "
-              f"| {dec:.1f} ({ratios[2]:.1f}x) |")
+        cells = [
+            f"{statistics.median(rates):{form}} ({statistics.median(rates) / statistics.median(reference):.1f}x)"
+            if rates else "—"
+            for rates, reference, form in ((s.train_rates, base.train_rates, ".2f"),
+                                           (s.encode_rates, base.encode_rates, ".1f"),
+                                           (s.decode_rates, base.decode_rates, ".1f"))
+        ]
+        print(f"| {s.label} | {s.params / 1e6:.1f}M | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

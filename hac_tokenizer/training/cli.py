@@ -48,12 +48,13 @@ def _train(argv: list[str]) -> int:
         trainer = Trainer(config, runtime)
         if runtime.is_main:
             log.info(
-                "%s: step %d of %d on %s x%d",
+                "%s: step %d of %d on %s x%d, amp %s",
                 config.name,
                 trainer.step,
                 config.steps,
                 runtime.device,
                 runtime.world_size,
+                runtime.amp,
             )
         trainer.fit(progress=not args.quiet)
     finally:

@@ -128,7 +128,7 @@ class TrainConfig:
     eval_batches: int = 8
     checkpoint_every: int = 5_000
     seed: int = 0
-    amp: str = "bf16"  # used on CUDA only; CPU runs in fp32
+    amp: str = "bf16"  # forward passes' precision; CPUs without bf16 instructions train in fp32 (runtime.py)
     device: str = "auto"  # "auto", "cpu" or "cuda"
     tensorboard: bool = False
 

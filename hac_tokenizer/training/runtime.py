@@ -2,14 +2,22 @@
 
 ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; a process started without them is a
 single-process run. GPUs communicate through NCCL, CPU processes through gloo (used by the tests).
+
+Mixed precision (``amp``) autocasts the forward passes; the weights, the optimiser state and the losses that
+need the range (multi-scale mel, distillation cosines) stay fp32. On CPU only bf16 is offered, and only where the
+CPU multiplies bf16 in hardware (AVX512-BF16, AMX or Arm's BF16): there oneDNN's bf16 matrix products take
+~0.4x the fp32 time and a GAN step of the bundled recipe ~0.6x the CPU time (MODEL_CARD.md); elsewhere bf16 is
+emulated and slower than fp32, so such a CPU trains in fp32 and says so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +27,9 @@ from torch import Tensor
 from ..errors import ConfigError
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # /proc/cpuinfo names: x86 AVX512-BF16 and AMX, Arm BF16
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,7 +37,7 @@ class Runtime:
     rank: int
     world_size: int
     device: torch.device
-    amp: str  # "none", "bf16" or "fp16"; always "none" off CUDA
+    amp: str  # what the forward passes run in: "none", "bf16" or "fp16" ("fp16" on CUDA only)
 
     @property
     def is_main(self) -> bool:
@@ -37,7 +48,7 @@ class Runtime:
         return self.world_size > 1
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed precision for the forward passes (a no-op on CPU or with ``amp: none``)."""
+        """Mixed precision for the forward passes (a no-op with ``amp: none``)."""
         if self.amp == "none":
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=_AMP_DTYPES[self.amp])
@@ -80,7 +91,30 @@ def start_runtime(device: str, amp: str) -> Runtime:
         target = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return Runtime(rank=rank, world_size=world_size, device=target, amp=amp if use_cuda else "none")
+    return Runtime(rank=rank, world_size=world_size, device=target, amp=amp if use_cuda else _cpu_amp(amp))
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU multiplies bf16 in hardware (its flags in ``cpuinfo``; False where that cannot be read)."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):  # x86, Arm
+            return bool(_CPU_BF16_FLAGS & set(value.split()))
+    return False
+
+
+def _cpu_amp(amp: str) -> str:
+    """The precision a CPU process trains in when ``amp`` is asked for."""
+    if amp == "fp16":
+        raise ConfigError("amp: fp16 needs CUDA; on CPU use amp=bf16 (CPUs with bf16 instructions) or amp=none.")
+    if amp == "bf16" and not cpu_has_bf16():
+        log.warning("amp: bf16 asked for, but this CPU has no bf16 instructions (AVX512-BF16, AMX): training in fp32")
+        return "none"
+    return amp
 
 
 def stop_runtime(runtime: Runtime) -> None:

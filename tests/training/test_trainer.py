@@ -15,10 +15,11 @@ import torch
 from tiny_runs import make_corpus, tiny_recipe, tiny_teachers
 
 from hac_tokenizer.errors import CheckpointError, ConfigError
+from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.metrics_log import read_metrics
-from hac_tokenizer.training.runtime import start_runtime
+from hac_tokenizer.training.runtime import Runtime, cpu_has_bf16, start_runtime
 from hac_tokenizer.training.state import load_state
 from hac_tokenizer.training.trainer import Trainer
 
@@ -113,6 +114,43 @@ def test_the_level_term_enters_the_total_with_its_weight(tmp_path):
     (first,), (second,) = read_metrics(plain / "train.csv"), read_metrics(weighted / "train.csv")
     assert first["level"] == second["level"] > 0  # an untrained decoder is not at the input's level
     assert second["total"] == pytest.approx(first["total"] + first["level"], rel=1e-5)
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_cpu_amp_follows_the_cpus_instructions(monkeypatch, has_bf16):
+    monkeypatch.setattr(runtime_module, "cpu_has_bf16", lambda: has_bf16)
+    assert start_runtime("cpu", "bf16").amp == ("bf16" if has_bf16 else "none")
+    assert start_runtime("cpu", "none").amp == "none"
+    with pytest.raises(ConfigError, match="fp16 needs CUDA"):
+        start_runtime("cpu", "fp16")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [("flags\t\t: fpu avx512f avx512_bf16 avx512_vnni", True), ("flags\t\t: fpu avx512f amx_tile amx_bf16", True),
+     ("Features\t: fp asimd bf16 i8mm", True), ("flags\t\t: fpu sse avx2 avx512f", False)],
+)
+def test_cpu_has_bf16_reads_the_flags_line(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\n{flags}\n\nprocessor\t: 1\n{flags}\n")
+    assert cpu_has_bf16(cpuinfo) is expected
+    assert cpu_has_bf16(tmp_path / "missing") is False  # no /proc (macOS, Windows): fp32
+
+
+def test_bf16_autocast_on_cpu_tracks_fp32_and_keeps_fp32_weights(tmp_path):
+    """Under autocast the forward passes run in bf16 (emulated where the CPU lacks the instructions, so this runs
+    on any machine) while weights, optimiser state and the fp32-pinned losses stay fp32."""
+    fp32, bf16 = tmp_path / "fp32", tmp_path / "bf16"
+    train(tiny_recipe(tmp_path, fp32), "steps=3", "log_every=1")
+    config = TrainConfig.load(tiny_recipe(tmp_path, bf16), ["steps=3", "log_every=1"])
+    Trainer(config, Runtime(rank=0, world_size=1, device=torch.device("cpu"), amp="bf16")).fit()
+    plain, mixed = losses(fp32), losses(bf16)
+    assert plain != mixed  # the forward passes really ran in bf16
+    for row_plain, row_mixed in zip(plain, mixed):
+        assert row_mixed == pytest.approx(row_plain, rel=0.05, abs=0.02)
+    state = load_state(bf16)
+    assert all(v.dtype == torch.float32 for part in ("model", "discriminator") for v in state[part].values()
+               if v.is_floating_point())
 
 
 @pytest.mark.slow
