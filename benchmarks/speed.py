@@ -8,7 +8,9 @@
 Real-time factor (RTF) = wall seconds / seconds of audio processed (lower is better); x-realtime = 1/RTF.
 Every (batch, repeat) round times each subject once in turn, so load on a shared machine spreads over
 all of them; the table shows medians over repeats. Peers run at random initialisation in fp32; ratios
-are to DAC-16k fp32 in the same run.
+are to DAC-16k fp32 in the same run, each the median over rounds of that round's ratio: a machine whose
+speed drifts over minutes (a shared 2-core builder: DAC's own RTF moved by 40 % between runs) moves both
+sides of a round together, so the paired ratio holds where a ratio of two medians drifts with it.
 """
 
 from __future__ import annotations
@@ -154,6 +156,15 @@ def median_rtf(subject: Subject, batch: int, what: str, seconds: float) -> float
     return None if not times else statistics.median(times) / (batch * seconds)
 
 
+def paired_ratio(subject: Subject, reference: Subject | None, batch: int, what: str) -> float | None:
+    """Median over rounds of subject time / reference time in the same round (None where either was not timed)."""
+    times = subject.times.get((batch, what))
+    reference_times = None if reference is None else reference.times.get((batch, what))
+    if not times or not reference_times:
+        return None
+    return statistics.median(t / r for t, r in zip(times, reference_times, strict=True))
+
+
 def table(subjects: list[Subject], batches: list[int], seconds: float) -> str:
     reference = next((s for s in subjects if s.label == "DAC-16k"), None)
     rows = [
@@ -170,12 +181,11 @@ def table(subjects: list[Subject], batches: list[int], seconds: float) -> str:
     for batch in batches:
         for s in subjects:
             enc, dec = median_rtf(s, batch, "encode", seconds), median_rtf(s, batch, "decode", seconds)
-            ref_enc = None if reference is None else median_rtf(reference, batch, "encode", seconds)
-            ref_dec = None if reference is None else median_rtf(reference, batch, "decode", seconds)
+            enc_ratio, dec_ratio = (paired_ratio(s, reference, batch, what) for what in ("encode", "decode"))
             rows.append(
                 f"| {s.label} | {s.dtype} | {batch} | {s.params / 1e6:.1f} | {fmt(enc, '.3f')} "
                 f"| {fmt(enc and 1 / enc, '.1f')} | {fmt(dec, '.3f')} | {fmt(dec and 1 / dec, '.1f')} "
-                f"| {fmt(enc and ref_enc and enc / ref_enc, '.2f')} | {fmt(dec and ref_dec and dec / ref_dec, '.2f')} "
+                f"| {fmt(enc_ratio, '.2f')} | {fmt(dec_ratio, '.2f')} "
                 f"| {fmt(s.flops.get('encode', 0) / 1e9 or None, '.1f')} "
                 f"| {fmt(s.flops.get('decode', 0) / 1e9 or None, '.1f')} "
                 f"| {fmt(enc and s.flops.get('encode', 0) / 1e9 / enc or None, '.0f')} "
