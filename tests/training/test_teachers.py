@@ -351,3 +351,39 @@ def test_a_centred_spec_wraps_any_kind_and_a_constant_student_then_scores_nothin
     )
     with pytest.raises(TeacherError, match="'centre' is true or false"):
         build_teacher({"kind": "phone-identity", "centre": "yes"}, **GRID)
+
+
+def test_word_form_teacher_names_each_word_by_its_phone_string():
+    from hac_tokenizer.training.teachers.word_form import form_vector
+
+    teacher = build_teacher({"kind": "word-form", "dim": 64}, **GRID)
+    assert teacher.dim == 64
+    # "tap" [0, 0.3) and "pat" [0.3, 0.6), a pause, "taps" [0.7, 1.1); the pause's marker is not a phone
+    words = [[Interval(0.0, 0.3, "tap"), Interval(0.3, 0.6, "pat"), Interval(0.7, 1.1, "taps")]]
+    phones = [[Interval(0.0, 0.1, "t"), Interval(0.1, 0.2, "a"), Interval(0.2, 0.3, "p"),
+               Interval(0.3, 0.4, "p"), Interval(0.4, 0.5, "a"), Interval(0.5, 0.6, "t"), Interval(0.6, 0.7, "sil"),
+               Interval(0.7, 0.8, "t"), Interval(0.8, 0.9, "a"), Interval(0.9, 1.0, "p"), Interval(1.0, 1.1, "s")]]
+    targets = teacher(make_batch(seconds=1.2, words=words, phones=phones), 60)
+    tap, pat, taps = form_vector(("t", "a", "p"), 64), form_vector(("p", "a", "t"), 64)[None], form_vector(
+        ("t", "a", "p", "s"), 64)
+    torch.testing.assert_close(targets.features[0, :15], tap.expand(15, 64))  # one target over the whole word
+    torch.testing.assert_close(targets.features[0, 15:30], pat.expand(15, 64))
+    torch.testing.assert_close(targets.features[0, 35:55], taps.expand(20, 64))
+    assert targets.mask[0, :30].all() and not targets.mask[0, 30:35].any() and targets.mask[0, 35:55].all()
+    assert not targets.mask[0, 55:].any()
+    # the same phones in another order differ (bigrams), a longer word shares most of its vector; all unit length
+    assert float(tap @ pat[0]) < 0.6 < float(tap @ taps)
+    torch.testing.assert_close(tap.norm(), torch.tensor(1.0))
+    # fixed on every machine: the codes come from the key's hash, not from the global generator
+    torch.manual_seed(123)
+    torch.testing.assert_close(form_vector(("t", "a", "p"), 64), tap, atol=0, rtol=0)
+
+
+def test_word_form_teacher_skips_words_without_phones_and_checks_its_dim():
+    teacher = build_teacher({"kind": "word-form"}, **GRID)
+    assert teacher.dim == 256
+    batch = make_batch(words=[[Interval(0.0, 0.2, "cut")]], phones=[[Interval(0.25, 0.35, "k")]])
+    assert not teacher(batch, 20).mask.any()  # no phone centre inside the word: no target, not a zero vector
+    for dim in (0, 2.5, True):
+        with pytest.raises(TeacherError, match="positive whole number"):
+            build_teacher({"kind": "word-form", "dim": dim}, **GRID)

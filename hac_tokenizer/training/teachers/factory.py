@@ -8,6 +8,7 @@ Spec kinds::
     {"kind": "panphon"}                                                          # offline: aligned IPA phones
     {"kind": "phone-identity"}                                                   # offline: panphon + phone code
     {"kind": "word-vectors"}                                                     # offline: all-MiniLM-L6-v2 package
+    {"kind": "word-form", "dim": 256}                                            # offline: aligned words' phone strings
     {"kind": "cached", "path": "cache/hubert", "dim": 768}                     # features precomputed to disk
 
 Any kind may add ``"centre": true``: its targets are then centred on each clip's mean (``base.centre_on_clips``),
@@ -68,6 +69,10 @@ def _build(spec: dict, sample_rate: int, hop_length: int) -> Teacher:
         from .word_vectors import packaged_word_teacher
 
         return packaged_word_teacher(frame_rate)
+    if kind == "word-form":
+        from .word_form import WordFormTeacher
+
+        return WordFormTeacher(frame_rate, spec.get("dim", 256))
     if kind == "samu":
         from .samu import SamuTeacher
 
@@ -85,5 +90,6 @@ def _build(spec: dict, sample_rate: int, hop_length: int) -> Teacher:
 
         return CachedTeacher(str(_require(spec, "path")), frame_rate)
     raise TeacherError(
-        f"unknown teacher kind {kind!r}; use one of hubert, mhubert, wav2vec2, labse, samu, panphon, phone-identity, word-vectors, cached."
+        f"unknown teacher kind {kind!r}; use one of hubert, mhubert, wav2vec2, labse, samu, panphon, phone-identity, word-vectors, "
+        "word-form, cached."
     )
