@@ -11,6 +11,7 @@ Teachers that hold a network are ``nn.Module``s (frozen, in eval mode): move the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -58,6 +59,11 @@ class ClipCentredTeacher(nn.Module):
 
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:
         return centre_on_clips(self.teacher(batch, num_frames))
+
+
+def key_generator(key: str) -> torch.Generator:
+    """A CPU generator seeded by ``key``'s SHA-256: fixed codes for labels, the same in every process and machine."""
+    return torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little"))
 
 
 def broadcast_intervals(

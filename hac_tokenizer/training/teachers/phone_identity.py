@@ -11,13 +11,11 @@ phones close: the identity part alone would make /p/ as far from /b/ as from /a/
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 from torch import Tensor
 
 from ..data.batch import Batch
-from .base import TeacherTargets, broadcast_intervals
+from .base import TeacherTargets, broadcast_intervals, key_generator
 from .panphon_features import PanphonTeacher
 
 IDENTITY_DIM = 64
@@ -25,9 +23,7 @@ IDENTITY_DIM = 64
 
 def identity_code(label: str, dim: int = IDENTITY_DIM) -> Tensor:
     """``[dim]`` fixed +-1 code of a phone label (same on every machine)."""
-    seed = int.from_bytes(hashlib.sha256(label.encode("utf-8")).digest()[:8], "little")
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 2, (dim,), generator=generator).float() * 2.0 - 1.0
+    return torch.randint(0, 2, (dim,), generator=key_generator(label)).float() * 2.0 - 1.0
 
 
 class PhoneIdentityTeacher:

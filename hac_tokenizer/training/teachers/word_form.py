@@ -13,13 +13,12 @@ probe predicts these vectors with a held-out cosine of 0.21 (step 10,400 of the 
 What it gives up: homophones share a target and synonyms do not, so the stream holds the word's form, not its
 meaning; a model that can learn LaBSE's lookup should use ``labse`` (the paper's teacher).
 
-A code is drawn from a generator seeded by the SHA-256 of its key (as ``phone_identity.identity_code``), so targets
-are the same in every process, run and machine.
+A code is drawn from a generator seeded by the SHA-256 of its key (``base.key_generator``, as the phone-identity
+codes), so targets are the same in every process, run and machine.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 
 import torch
@@ -28,15 +27,14 @@ from torch import Tensor
 from ...manifest import Interval
 from ..data.batch import Batch
 from ..errors import TeacherError
-from .base import SILENCE_LABELS, TeacherTargets, broadcast_intervals
+from .base import SILENCE_LABELS, TeacherTargets, broadcast_intervals, key_generator
 
 BOUNDARY = ("^", "$")  # the word's start and end, as bigram partners
 
 
 def gaussian_code(key: str, dim: int) -> Tensor:
     """``[dim]`` fixed standard-normal code of ``key`` (same on every machine)."""
-    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
-    return torch.randn(dim, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(dim, generator=key_generator(key))
 
 
 def form_vector(phones: tuple[str, ...], dim: int) -> Tensor:
