@@ -85,14 +85,16 @@ def discriminator_loss(
     """Loss of the discriminators, summed over them. Pass ``fake`` computed on detached generator audio.
 
     hinge: ``mean relu(1 - D(x)) + mean relu(1 + D(x_hat))``; ls: ``mean (D(x) - 1)^2 + mean D(x_hat)^2``.
+    The GAN losses are taken in fp32 whatever the discriminators ran in (a bf16 value keeps 3 significant digits).
     """
     _check_kind(kind)
     total = 0.0
     for r, f in zip(real, fake, strict=True):
+        real_logits, fake_logits = r.logits.float(), f.logits.float()
         if kind == "hinge":
-            total = total + F.relu(1 - r.logits).mean() + F.relu(1 + f.logits).mean()
+            total = total + F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
         else:
-            total = total + (r.logits - 1).pow(2).mean() + f.logits.pow(2).mean()
+            total = total + (real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean()
     return total
 
 
@@ -103,8 +105,8 @@ def generator_loss(fake: Sequence[DiscriminatorOutput], kind: str = "hinge") -> 
     """
     _check_kind(kind)
     if kind == "hinge":
-        return sum(-f.logits.mean() for f in fake)
-    return sum((f.logits - 1).pow(2).mean() for f in fake)
+        return sum(-f.logits.float().mean() for f in fake)
+    return sum((f.logits.float() - 1).pow(2).mean() for f in fake)
 
 
 def feature_matching_loss(real: Sequence[DiscriminatorOutput], fake: Sequence[DiscriminatorOutput]) -> Tensor:
@@ -113,7 +115,7 @@ def feature_matching_loss(real: Sequence[DiscriminatorOutput], fake: Sequence[Di
     Real features are detached: this loss trains the generator only.
     """
     return sum(
-        F.l1_loss(f_feat, r_feat.detach())
+        F.l1_loss(f_feat.float(), r_feat.detach().float())
         for r, f in zip(real, fake, strict=True)
         for r_feat, f_feat in zip(r.features, f.features, strict=True)
     )

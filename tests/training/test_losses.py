@@ -97,6 +97,21 @@ def test_least_squares_losses_on_known_numbers():
     assert generator_loss(fake, "ls").item() == pytest.approx((2.25 + 0.25) / 2)
 
 
+@pytest.mark.parametrize("kind", ["hinge", "ls"])
+def test_gan_losses_are_taken_in_fp32_from_bf16_discriminator_outputs(kind):
+    exact = _outputs([0.1 + 1 / 3, 2 / 3])
+    halved = [DiscriminatorOutput(o.logits.bfloat16(), []) for o in exact]
+    widened = [DiscriminatorOutput(o.logits.bfloat16().float(), []) for o in exact]  # the same values, in fp32
+    assert generator_loss(halved, kind).dtype == discriminator_loss(halved, halved, kind).dtype == torch.float32
+    assert generator_loss(halved, kind).item() == generator_loss(widened, kind).item()
+    assert discriminator_loss(halved, halved, kind).item() == discriminator_loss(widened, widened, kind).item()
+    third = torch.full((1, 3), 1 / 3).bfloat16()
+    real, fake = [DiscriminatorOutput(torch.zeros(1), [torch.zeros(1, 3).bfloat16()])], [
+        DiscriminatorOutput(torch.zeros(1), [third])]
+    matching = feature_matching_loss(real, fake)
+    assert matching.dtype == torch.float32 and matching.item() == third.float().mean().item()
+
+
 def test_unknown_adversarial_kind_is_an_error():
     with pytest.raises(LossConfigError, match="hinge"):
         generator_loss(_outputs([0.0]), "wasserstein")
