@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="eb3f24e5a6bd7470bd29580ff568b6d877c0622bcbbb2b43eea38775ffcc76da",
+            sha256="8f3cdcfe2e32f485e097957c3369b3a21d5c3fb851e483cb22b7ce037a2d93f3",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
