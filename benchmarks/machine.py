@@ -1,10 +1,13 @@
 """The machine a benchmark ran on, named the same way by every script: CPU model, its bf16/fp16 instructions,
 torch's CPU kernel level, threads, and the GPU when one is used. Figures from different machines differ (the
-workplace has AMD EPYC and Intel Xeon builders), so every printed table starts from this line."""
+workplace has AMD EPYC and Intel Xeon builders), so every printed table starts from this line. Also the one way
+the scripts time a call on that machine (``timed``)."""
 
 from __future__ import annotations
 
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -31,3 +34,14 @@ def machine_description(device: str = "cpu") -> str:
     if device.startswith("cuda"):
         lines.append(f"GPU: {torch.cuda.get_device_name(torch.device(device))}, CUDA {torch.version.cuda}")
     return "\n".join(lines)
+
+
+def timed(fn: Callable[[], object], device: str) -> tuple[float, object]:
+    """``(wall seconds, fn())``; on CUDA the queue is drained before and after, so the time is the call's own."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = fn()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, out

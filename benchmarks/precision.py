@@ -25,29 +25,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from long_audio import load, speech_like
-from machine import machine_description
+from machine import machine_description, timed
 from torch.nn.utils import parametrize
 
 from hac_tokenizer import PAD_ID, HACTokenizer, HACTokens
 from hac_tokenizer.audio import to_mono_items
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def timed(device: str, fn, *args, **kwargs):
-    """``(seconds, fn(*args, **kwargs))``, synchronising CUDA around the call."""
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, out
 
 
 def snr_db(reference: torch.Tensor, other: torch.Tensor) -> float:
@@ -115,8 +104,8 @@ def main() -> None:
             enc_time, tokens = None, encode_unguarded(tok, items, results["fp32"]["tokens"])
         else:
             tok.encode(items[0][:16000], window_seconds=None)  # warm-up
-            enc_time, tokens = timed(args.device, tok.encode, items, 16000, window_seconds=None)
-        dec_time, audio = timed(args.device, tok.decode, tokens)
+            enc_time, tokens = timed(partial(tok.encode, items, 16000, window_seconds=None), args.device)
+        dec_time, audio = timed(partial(tok.decode, tokens), args.device)
         recon = audio.waveform.cpu()
         reference_tokens = results["fp32"]["tokens"] if name != "fp32" else tokens
         decoder_only = tok.decode(reference_tokens.to(args.device)).waveform.cpu()

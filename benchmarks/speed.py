@@ -19,13 +19,13 @@ import argparse
 import json
 import math
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
-from machine import machine_description
+from machine import machine_description, timed
 from peers import PEERS, Codec, build_peers
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -105,19 +105,6 @@ def test_signal(batch: int, seconds: float, sample_rate: int, device: str) -> to
     return wav[:, None].to(device)
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def timed(fn: Callable[[], object], device: str) -> tuple[float, object]:
-    _sync(device)
-    start = time.perf_counter()
-    out = fn()
-    _sync(device)
-    return time.perf_counter() - start, out
-
-
 def count_flops(subject: Subject, device: str) -> None:
     """FLOPs (matmul/conv/attention, as torch counts them) per second of audio, batch 1."""
     wav = test_signal(1, 1.0, subject.sample_rate, device)
@@ -141,10 +128,10 @@ def run(subjects: list[Subject], batches: list[int], seconds: float, repeats: in
             for subject in subjects:
                 wav = test_signal(batch, seconds, subject.sample_rate, device)
                 with torch.inference_mode():
-                    elapsed, codes = timed(lambda: subject.encode(wav), device)
+                    elapsed, codes = timed(partial(subject.encode, wav), device)
                     subject.times.setdefault((batch, "encode"), []).append(elapsed)
                     if subject.decode is not None:
-                        elapsed, _ = timed(lambda: subject.decode(codes), device)
+                        elapsed, _ = timed(partial(subject.decode, codes), device)
                         subject.times.setdefault((batch, "decode"), []).append(elapsed)
                 spent = {what: f"{t[-1]:.2f}s" for (b, what), t in subject.times.items() if b == batch}
                 print(f"# batch {batch} repeat {repeat + 1}/{repeats}: {subject.label} {subject.dtype} {spent}",
