@@ -6,7 +6,7 @@ single-process run. GPUs communicate through NCCL, CPU processes through gloo (u
 Mixed precision (``amp``) autocasts the forward passes; the weights, the optimiser state and the losses that
 need the range (multi-scale mel, distillation cosines) stay fp32. On CPU only bf16 is offered, and only where the
 CPU multiplies bf16 in hardware (AVX512-BF16, AMX or Arm's BF16): there oneDNN's bf16 matrix products take
-~0.4x the fp32 time and a GAN step of the bundled recipe ~0.6x the CPU time (MODEL_CARD.md); elsewhere bf16 is
+~0.4x the fp32 time and a GAN step of the bundled recipe 0.6-0.8x the CPU time (MODEL_CARD.md); elsewhere bf16 is
 emulated and slower than fp32, so such a CPU trains in fp32 and says so.
 """
 
