@@ -89,7 +89,8 @@ def main() -> None:
         Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds),
         Subject("bundled (mel-ConvNeXt + iSTFT, residual)", small_config(), args.batch, args.clip_seconds),
     ]
-    if cpu_has_bf16():
+    has_bf16 = cpu_has_bf16()  # /proc/cpuinfo, read once
+    if has_bf16:
         subjects.append(Subject("bundled, bf16 autocast", small_config(), args.batch, args.clip_seconds, bf16=True))
     audio = 0.1 * torch.randn(1, 1, 160_000, generator=torch.Generator().manual_seed(2))
     for round_ in range(args.repeats + 1):
@@ -101,7 +102,7 @@ def main() -> None:
             del rates[:1]
     print(machine_description())
     print(f"training: batch {args.batch} x {args.clip_seconds} s, {args.steps} steps x {args.repeats} rounds")
-    print("" if cpu_has_bf16() else "this CPU has no bf16 instructions: fp32 only, as hac-train would train here")
+    print("" if has_bf16 else "this CPU has no bf16 instructions: fp32 only, as hac-train would train here")
     print("| model | params | train audio-s / CPU-s | encode x-realtime | decode x-realtime |")
     print("|---|---|---|---|---|")
     base = subjects[0]
