@@ -5,27 +5,21 @@ the scripts time a call on that machine (``timed``)."""
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
+
+from hac_tokenizer.cpu import cpu_info
 
 CPU_FLAGS = ("avx512_bf16", "amx_bf16", "avx512_fp16", "amx_fp16")  # which bf16/fp16 kernels the CPU can run
 
 
 def cpu_description() -> str:
-    """``"<model name> (avx512_bf16 yes, amx_bf16 no, ...; torch kernels AVX512)"`` from /proc/cpuinfo."""
-    fields: dict[str, str] = {}
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())  # the first core's
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    listed = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FLAGS) if flags else "flags unknown"
-    return f"{name} ({listed}; torch kernels {torch.backends.cpu.get_cpu_capability()})"
+    """``"<model name> (avx512_bf16 yes, amx_bf16 no, ...; torch kernels AVX512)"``."""
+    cpu = cpu_info()
+    listed = ", ".join(f"{f} {'yes' if f in cpu.flags else 'no'}" for f in CPU_FLAGS) if cpu.flags else "flags unknown"
+    return f"{cpu.model} ({listed}; torch kernels {torch.backends.cpu.get_cpu_capability()})"
 
 
 def machine_description(device: str = "cpu") -> str:

@@ -22,9 +22,9 @@ import torch
 from machine import machine_description
 
 from hac_tokenizer.config import HACConfig, small_config
+from hac_tokenizer.cpu import cpu_info
 from hac_tokenizer.model import HACModel
 from hac_tokenizer.training.losses import MelLoss
-from hac_tokenizer.training.runtime import cpu_has_bf16
 
 # The bundled default until 2026-12: the paper's DAC CNN encoder and decoder scaled down, RVQ(Z).
 PREVIOUS = dataclasses.replace(
@@ -89,7 +89,7 @@ def main() -> None:
         Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds),
         Subject("bundled (mel-ConvNeXt + iSTFT, residual)", small_config(), args.batch, args.clip_seconds),
     ]
-    has_bf16 = cpu_has_bf16()  # /proc/cpuinfo, read once
+    has_bf16 = cpu_info().has_bf16
     if has_bf16:
         subjects.append(Subject("bundled, bf16 autocast", small_config(), args.batch, args.clip_seconds, bf16=True))
     audio = 0.1 * torch.randn(1, 1, 160_000, generator=torch.Generator().manual_seed(2))

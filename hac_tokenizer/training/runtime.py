@@ -17,17 +17,16 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from ..cpu import cpu_info
 from ..errors import ConfigError
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-_CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # /proc/cpuinfo names: x86 AVX512-BF16 and AMX, Arm BF16
 
 log = logging.getLogger(__name__)
 
@@ -94,24 +93,11 @@ def start_runtime(device: str, amp: str) -> Runtime:
     return Runtime(rank=rank, world_size=world_size, device=target, amp=amp if use_cuda else _cpu_amp(amp))
 
 
-def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU multiplies bf16 in hardware (its flags in ``cpuinfo``; False where that cannot be read)."""
-    try:
-        lines = cpuinfo.read_text().splitlines()
-    except OSError:
-        return False
-    for line in lines:
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):  # x86, Arm
-            return bool(_CPU_BF16_FLAGS & set(value.split()))
-    return False
-
-
 def _cpu_amp(amp: str) -> str:
     """The precision a CPU process trains in when ``amp`` is asked for."""
     if amp == "fp16":
         raise ConfigError("amp: fp16 needs CUDA; on CPU use amp=bf16 (CPUs with bf16 instructions) or amp=none.")
-    if amp == "bf16" and not cpu_has_bf16():
+    if amp == "bf16" and not cpu_info().has_bf16:
         log.warning("amp: bf16 asked for, but this CPU has no bf16 instructions (AVX512-BF16, AMX): training in fp32")
         return "none"
     return amp

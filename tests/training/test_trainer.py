@@ -14,12 +14,13 @@ import pytest
 import torch
 from tiny_runs import make_corpus, tiny_recipe, tiny_teachers
 
+from hac_tokenizer.cpu import CpuInfo
 from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.metrics_log import read_metrics
-from hac_tokenizer.training.runtime import Runtime, cpu_has_bf16, start_runtime
+from hac_tokenizer.training.runtime import Runtime, start_runtime
 from hac_tokenizer.training.state import load_state
 from hac_tokenizer.training.trainer import Trainer
 
@@ -118,23 +119,12 @@ def test_the_level_term_enters_the_total_with_its_weight(tmp_path):
 
 @pytest.mark.parametrize("has_bf16", [True, False])
 def test_cpu_amp_follows_the_cpus_instructions(monkeypatch, has_bf16):
-    monkeypatch.setattr(runtime_module, "cpu_has_bf16", lambda: has_bf16)
+    flags = frozenset({"avx512_bf16"} if has_bf16 else {"avx512f"})
+    monkeypatch.setattr(runtime_module, "cpu_info", lambda: CpuInfo("a CPU", flags))
     assert start_runtime("cpu", "bf16").amp == ("bf16" if has_bf16 else "none")
     assert start_runtime("cpu", "none").amp == "none"
     with pytest.raises(ConfigError, match="fp16 needs CUDA"):
         start_runtime("cpu", "fp16")
-
-
-@pytest.mark.parametrize(
-    ("flags", "expected"),
-    [("flags\t\t: fpu avx512f avx512_bf16 avx512_vnni", True), ("flags\t\t: fpu avx512f amx_tile amx_bf16", True),
-     ("Features\t: fp asimd bf16 i8mm", True), ("flags\t\t: fpu sse avx2 avx512f", False)],
-)
-def test_cpu_has_bf16_reads_the_flags_line(tmp_path, flags, expected):
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\n{flags}\n\nprocessor\t: 1\n{flags}\n")
-    assert cpu_has_bf16(cpuinfo) is expected
-    assert cpu_has_bf16(tmp_path / "missing") is False  # no /proc (macOS, Windows): fp32
 
 
 def test_bf16_autocast_on_cpu_tracks_fp32_and_keeps_fp32_weights(tmp_path):
