@@ -72,12 +72,14 @@ def broadcast_intervals(
     num_frames: int,
     dim: int,
     frame_rate: float,
+    device: torch.device,
 ) -> TeacherTargets:
     """Each interval's vector copied onto the frames (``frame_rate`` per second) whose centre it covers.
 
     ``intervals`` holds one sequence per batch item (times relative to the clip); ``vectors(label)`` gives the
     ``[D']`` vector of a label, or None for a label without one (silence markers, unknown phones), whose frames
-    stay masked out.
+    stay masked out. The targets are filled in on the CPU, frame by frame, and moved to ``device`` (the batch's)
+    in one copy each.
     """
     features = torch.zeros(len(intervals), num_frames, dim)
     mask = torch.zeros(len(intervals), num_frames, dtype=torch.bool)
@@ -87,7 +89,7 @@ def broadcast_intervals(
             if vector is not None:
                 features[b, t] = vector
                 mask[b, t] = True
-    return TeacherTargets(features, mask)
+    return TeacherTargets(features.to(device), mask.to(device))
 
 
 SILENCE_LABELS = frozenset({"", "sil", "sp", "spn", "<eps>", "<sil>", "<unk>", "SIL", "SPN"})

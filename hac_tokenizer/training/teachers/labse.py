@@ -133,6 +133,4 @@ class WordEmbeddingTeacher(FrozenTeacher):
     def forward(self, batch: Batch, num_frames: int) -> TeacherTargets:
         words = sorted({w.label for item in batch.words for w in item if w.label not in SILENCE_LABELS})
         vectors = dict(zip(words, self.encoder.encode(words)))
-        targets = broadcast_intervals(batch.words, vectors.get, num_frames, self.dim, self.frame_rate)
-        device = batch.audio.device
-        return TeacherTargets(targets.features.to(device), targets.mask.to(device))
+        return broadcast_intervals(batch.words, vectors.get, num_frames, self.dim, self.frame_rate, batch.audio.device)

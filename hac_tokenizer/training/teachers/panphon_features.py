@@ -41,6 +41,4 @@ class PanphonTeacher:
         return self._known[phone]
 
     def __call__(self, batch: Batch, num_frames: int) -> TeacherTargets:
-        targets = broadcast_intervals(batch.phones, self.vector, num_frames, self.dim, self.frame_rate)
-        device = batch.audio.device
-        return TeacherTargets(targets.features.to(device), targets.mask.to(device))
+        return broadcast_intervals(batch.phones, self.vector, num_frames, self.dim, self.frame_rate, batch.audio.device)

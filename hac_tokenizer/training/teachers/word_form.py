@@ -77,6 +77,4 @@ class WordFormTeacher:
 
     def __call__(self, batch: Batch, num_frames: int) -> TeacherTargets:
         forms = [word_forms(words, phones) for words, phones in zip(batch.words, batch.phones, strict=True)]
-        targets = broadcast_intervals(forms, self.vector, num_frames, self.dim, self.frame_rate)
-        device = batch.audio.device
-        return TeacherTargets(targets.features.to(device), targets.mask.to(device))
+        return broadcast_intervals(forms, self.vector, num_frames, self.dim, self.frame_rate, batch.audio.device)
