@@ -19,6 +19,8 @@ from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
+from hac_tokenizer.training.discriminators import DiscriminatorOutput
+from hac_tokenizer.training.losses import feature_matching_loss, generator_loss
 from hac_tokenizer.training.metrics_log import read_metrics
 from hac_tokenizer.training.runtime import Runtime, start_runtime
 from hac_tokenizer.training.state import load_state
@@ -167,6 +169,30 @@ def _step_of(run_dir: Path) -> int | None:
     except CheckpointError:  # read while being replaced: try again
         return None
     return None if state is None else state["step"]
+
+
+def test_the_generator_step_runs_real_audio_without_a_graph_and_loses_nothing(tmp_path):
+    # Real audio only gives feature-matching targets, so the generator step runs it through the discriminators
+    # apart from the fake, under no_grad: the terms and the gradient they send into the fake must be those of one
+    # pass over real and fake together, the paper's way of writing it.
+    trainer = Trainer(TrainConfig.load(tiny_recipe(tmp_path, tmp_path / "run")), start_runtime("cpu", "none"))
+    batch = next(iter(trainer.loader))
+    audio, num_frames = batch.audio, batch.audio.shape[-1] // trainer.student.model.config.hop_length
+    out = trainer.student_ddp(audio, trainer.teacher_targets(batch, num_frames), True)
+    fake = out.hac.audio.detach().requires_grad_(True)
+    terms = trainer.generator_terms(out, audio, fake, adversarial=True)
+    (gradient,) = torch.autograd.grad(terms["adversarial"] + terms["feature_matching"], fake)
+
+    joint = trainer.discriminator(torch.cat([audio, fake]))
+    real_out = [DiscriminatorOutput(o.logits[: len(audio)], [f[: len(audio)] for f in o.features]) for o in joint]
+    fake_out = [DiscriminatorOutput(o.logits[len(audio) :], [f[len(audio) :] for f in o.features]) for o in joint]
+    adversarial = generator_loss(fake_out, trainer.config.discriminator.loss)
+    matching = feature_matching_loss(real_out, fake_out)
+    (expected,) = torch.autograd.grad(adversarial + matching, fake)
+    assert terms["adversarial"].item() == pytest.approx(adversarial.item(), rel=1e-5)
+    assert terms["feature_matching"].item() == pytest.approx(matching.item(), rel=1e-5)
+    torch.testing.assert_close(gradient, expected, rtol=1e-4, atol=1e-7)
+    assert all(p.grad is None for p in trainer.discriminator.parameters())  # the generator step trains no discriminator
 
 
 DDP_WORKER = textwrap.dedent(
