@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hac_tokenizer.training.discriminators import (
     MultiDiscriminator,
@@ -30,6 +31,28 @@ def test_period_discriminator_folds_by_its_period(audio, period):
     assert out.logits.shape == (2, 1, rows, period)
     assert len(out.features) == len(SMALL_PERIOD)
     assert [f.shape[1] for f in out.features] == list(SMALL_PERIOD)
+
+
+@pytest.mark.parametrize("period", [2, 5])
+def test_period_discriminator_equals_its_2d_convolutions_over_the_fold(audio, period):
+    # The columns of the fold run as a batch of 1-D signals; the same weights as 2-D convolutions over
+    # [B, 1, S / period, period] (HiFi-GAN's formulation) must give the same logits, features and gradients.
+    torch.manual_seed(0)
+    disc = PeriodDiscriminator(period, SMALL_PERIOD)
+    x = audio.clone().requires_grad_(True)
+    out = disc(x)
+    folded = F.pad(x, (0, -x.shape[-1] % period), mode="reflect").reshape(2, 1, -1, period)
+    features = []
+    for layer in disc.layers:
+        folded = F.leaky_relu(layer(folded), 0.1)
+        features.append(folded)
+    logits = disc.to_logits(folded)
+    torch.testing.assert_close(out.logits, logits)
+    for got, expected in zip(out.features, features, strict=True):
+        torch.testing.assert_close(got, expected)
+    (grad,) = torch.autograd.grad(out.logits.square().sum() + out.features[1].abs().sum(), x)
+    (expected_grad,) = torch.autograd.grad(logits.square().sum() + features[1].abs().sum(), x)
+    torch.testing.assert_close(grad, expected_grad)
 
 
 @pytest.mark.parametrize("window", [512, 1024, 2048])
