@@ -1,6 +1,7 @@
 """training/plot_figures.py reads the files hac-eval and the voice-conversion benchmark really write."""
 
 import importlib.util
+import math
 import json
 import sys
 from pathlib import Path
@@ -73,3 +74,27 @@ def test_bad_points_are_usage_errors(point, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         plot_figures.main(["--out", str(tmp_path / "f.png"), "--point", *point])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_log_step_trend_is_recovered_and_its_target_crossing_found():
+    # +0.05 per doubling from 0.40 at step 1000: 0.60 four doublings later, at step 16000
+    measured = [(step, 0.40 + 0.05 * math.log2(step / 1000)) for step in (500, 1000, 2000, 3000, 4000)]
+    trend = plot_figures.log_trend(measured, start=1000)  # the point at 500 (before a recipe change) is left out
+    assert trend.start == 1000 and trend.per_doubling == pytest.approx(0.05)
+    assert trend.at(8000) == pytest.approx(0.55)
+    assert trend.step_crossing(0.6) == pytest.approx(16000)
+    assert trend.step_crossing(0.3) is None  # crossed before the fitted range: not a forecast
+    assert plot_figures.Trend(1000, 0.5, 0.0).step_crossing(0.6) is None  # flat
+    assert plot_figures.Trend(1000, 0.5, -0.01).step_crossing(0.6) is None  # falling away from it
+    assert plot_figures.log_trend(measured[:3], start=1000) is None  # two points are no trend
+
+
+def test_main_prints_the_trend_of_each_targeted_series(measured, tmp_path, capsys):
+    eval_dir, vc = measured
+    points = [arg for step in (100, 200, 400) for arg in ("--point", str(step), str(eval_dir), str(vc))]
+    assert plot_figures.main(["--out", str(tmp_path / "f.png"), *points, "--trend-from", "100"]) == 0
+    out = capsys.readouterr().out
+    # the same figures at every step: flat trends, which cross no target
+    assert "phonetic PNMI, synthetic, pooled: " in out and "0.000 per doubling of steps from step 100" in out
+    assert "does not cross the target 0.6" in out
+    assert "lexical PNMI" not in out  # no target, no trend
