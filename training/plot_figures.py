@@ -14,9 +14,10 @@ against its target reads straight off the plot; a figure a point lacks (older ha
 shuffled PNMI floors) leaves a gap rather than a made-up value.
 
 ``--trend-from STEP`` fits each targeted series from STEP on as ``a + b log2(step)`` (figures of these runs grow by
-about the same amount per doubling of steps, not per step), draws the fit as a thin dashed line out to 4x the last
-step, and prints the change per doubling and the step where the fit would cross the target. It is a reading aid for
-"where does this level off", not a promise: a recipe change or the end of a phase breaks any such trend.
+about the same amount per doubling of steps, not per step), draws the fit as a thin dashed line out to twice the
+last step on a log-step axis (where such a trend is straight), and prints the change per doubling and the step
+where the fit would cross the target. It is a reading aid for "where does this level off", not a promise: a recipe
+change or the end of a phase breaks any such trend.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ TARGETS = {"phonetic PNMI": (0.6,), "voice conversion": (0.6,), "STOI": (0.85,),
            "SI-SDR (dB)": (0.0,), "level difference (dB)": (-1.0, 1.0)}  # fmt: skip
 
 FORECAST_REACH = 100  # how far past the fitted range a crossing is still named by its step
+TREND_REACH = 2  # trends are drawn out to this multiple of the last step, on a log-step axis
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -157,7 +159,7 @@ def plot(
         trended = trend_from is not None and series.panel in TARGETS and series.targeted
         trend = log_trend(measured, trend_from) if trended else None
         if trend is not None:
-            reach = np.geomspace(trend.start, 4 * steps[-1], 50)
+            reach = np.geomspace(trend.start, TREND_REACH * steps[-1], 50)
             ax.plot(reach, [trend.at(step) for step in reach], "--", color=colour, linewidth=0.8)
             lines.append(_describe(series, trend))
         # a shuffled floor is itself a chance level: no random-init line beside it
@@ -181,6 +183,8 @@ def plot(
             ax.annotate(label, (step, 1), xycoords=("data", "axes fraction"), rotation=90, va="top", fontsize=7)
         ax.set_title(panel)
         ax.set_xlabel("training step")
+        if trend_from is not None:
+            ax.set_xscale("log")
         ax.legend(fontsize=7)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=90)
