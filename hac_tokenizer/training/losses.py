@@ -119,3 +119,19 @@ def feature_matching_loss(real: Sequence[DiscriminatorOutput], fake: Sequence[Di
         for r, f in zip(real, fake, strict=True)
         for r_feat, f_feat in zip(r.features, f.features, strict=True)
     )
+
+
+def adversarial_terms(
+    discriminator: nn.Module, real: Tensor, fake: Tensor, kind: str = "hinge"
+) -> tuple[Tensor, Tensor]:
+    """The generator's ``(adversarial, feature matching)`` terms for ``real, fake [B, 1, S]``.
+
+    Real audio only gives feature-matching targets, so it runs without a graph: one pass over real and fake
+    together made the backward carry the real half through every discriminator layer too (1.7x the CPU time of
+    this part on the bundled recipe, with the same terms and gradient; ``benchmarks/gan_step.py``). Freeze the
+    discriminator around the call (``runtime.frozen``) so that only the generator gets gradients.
+    """
+    with torch.no_grad():
+        real_out = discriminator(real)
+    fake_out = discriminator(fake)
+    return generator_loss(fake_out, kind), feature_matching_loss(real_out, fake_out)
