@@ -28,7 +28,12 @@ from machine import machine_description
 
 from hac_tokenizer.cpu import cpu_info
 from hac_tokenizer.training.config import TrainConfig
-from hac_tokenizer.training.discriminators import DiscriminatorOutput, MultiDiscriminator, PeriodDiscriminator
+from hac_tokenizer.training.discriminators import (
+    DiscriminatorOutput,
+    MultiDiscriminator,
+    PeriodDiscriminator,
+    split_outputs,
+)
 from hac_tokenizer.training.losses import (
     adversarial_terms,
     discriminator_loss,
@@ -61,15 +66,9 @@ def reference_period_discriminators() -> Iterator[None]:
         PeriodDiscriminator.forward = current
 
 
-def split(outputs: list[DiscriminatorOutput], n: int) -> tuple[list[DiscriminatorOutput], ...]:
-    """Outputs on ``cat([real, fake])`` -> (outputs on real, outputs on fake)."""
-    return tuple([DiscriminatorOutput(o.logits[part], [f[part] for f in o.features]) for o in outputs]
-                 for part in (slice(None, n), slice(n, None)))  # fmt: skip
-
-
 def joint_adversarial_terms(discriminator, real, fake, kind):
     """The generator's terms from one pass over real and fake together (the reference)."""
-    real_out, fake_out = split(discriminator(torch.cat([real, fake])), len(real))
+    real_out, fake_out = split_outputs(discriminator(torch.cat([real, fake])), len(real))
     return generator_loss(fake_out, kind), feature_matching_loss(real_out, fake_out)
 
 
@@ -105,7 +104,7 @@ def main() -> None:
         disc.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             outputs = disc(torch.cat([real, leaf.detach()]))
-        discriminator_loss(*split(outputs, len(real)), d.loss).backward()
+        discriminator_loss(*split_outputs(outputs, len(real)), d.loss).backward()
 
     subjects = {"reference": (joint_adversarial_terms, reference_period_discriminators),
                 "current": (adversarial_terms, contextlib.nullcontext)}  # fmt: skip

@@ -28,7 +28,7 @@ from .codebook_upkeep import CodebookUpkeep
 from .config import TrainConfig
 from .data.batch import Batch
 from .data.loader import ClipLoader
-from .discriminators import DiscriminatorOutput, MultiDiscriminator
+from .discriminators import MultiDiscriminator, split_outputs
 from .losses import MelLoss, adversarial_terms, discriminator_loss, level_loss
 from .metrics_log import MetricsLog
 from .runtime import Runtime, frozen
@@ -144,7 +144,7 @@ class Trainer:
         """Update the discriminators on real vs detached fake audio; returns (loss, gradient norm)."""
         # real and fake in one forward pass: DDP then sees exactly one forward per backward
         with self.runtime.autocast():
-            real_out, fake_out = _split(self.discriminator_ddp(torch.cat([audio, fake.detach()])), len(audio))
+            real_out, fake_out = split_outputs(self.discriminator_ddp(torch.cat([audio, fake.detach()])), len(audio))
         loss = discriminator_loss(real_out, fake_out, self.config.discriminator.loss)
         grad_norm = _update(
             loss, self.opt_d, self.sched_d, self.scaler_d, self.discriminator, self.config.optim.grad_clip_discriminator
@@ -294,15 +294,6 @@ def _update(loss: Tensor, optimiser, scheduler, scaler: torch.amp.GradScaler, mo
     scaler.update()
     scheduler.step()
     return norm.detach()
-
-
-def _split(outputs: list[DiscriminatorOutput], n: int) -> tuple[list[DiscriminatorOutput], list[DiscriminatorOutput]]:
-    """Outputs on ``cat([real, fake])`` -> (outputs on real, outputs on fake)."""
-
-    def part(o: DiscriminatorOutput, s: slice) -> DiscriminatorOutput:
-        return DiscriminatorOutput(o.logits[s], [f[s] for f in o.features])
-
-    return [part(o, slice(None, n)) for o in outputs], [part(o, slice(n, None)) for o in outputs]
 
 
 def _to_device(teacher, device: torch.device) -> None:

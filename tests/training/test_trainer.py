@@ -19,7 +19,7 @@ from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
-from hac_tokenizer.training.discriminators import DiscriminatorOutput
+from hac_tokenizer.training.discriminators import split_outputs
 from hac_tokenizer.training.losses import feature_matching_loss, generator_loss
 from hac_tokenizer.training.metrics_log import read_metrics
 from hac_tokenizer.training.runtime import Runtime, start_runtime
@@ -183,9 +183,7 @@ def test_the_generator_step_runs_real_audio_without_a_graph_and_loses_nothing(tm
     terms = trainer.generator_terms(out, audio, fake, adversarial=True)
     (gradient,) = torch.autograd.grad(terms["adversarial"] + terms["feature_matching"], fake)
 
-    joint = trainer.discriminator(torch.cat([audio, fake]))
-    real_out = [DiscriminatorOutput(o.logits[: len(audio)], [f[: len(audio)] for f in o.features]) for o in joint]
-    fake_out = [DiscriminatorOutput(o.logits[len(audio) :], [f[len(audio) :] for f in o.features]) for o in joint]
+    real_out, fake_out = split_outputs(trainer.discriminator(torch.cat([audio, fake])), len(audio))
     adversarial = generator_loss(fake_out, trainer.config.discriminator.loss)
     matching = feature_matching_loss(real_out, fake_out)
     (expected,) = torch.autograd.grad(adversarial + matching, fake)
