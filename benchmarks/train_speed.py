@@ -4,11 +4,14 @@
 
 Both models are timed on the same random clips at the bundled recipe's shape (batch 8 x 1.92 s): one generator
 step of the warm-up (forward, multi-scale mel + VQ losses, backward, AdamW), which is what ``hac-train`` runs
-before the discriminators start; where the CPU has bf16 instructions the bundled model is timed a second time
-under the recipe's bf16 autocast (``amp: bf16``; the mel loss stays fp32). Audio seconds trained per CPU-second counts the process's CPU time over all
-threads (``time.process_time``), so it does not depend on how many cores are free. Inference is timed on a 10 s
+before the discriminators start. The bundled model steps with the trainer's optimiser (``make_optimiser``: fused
+AdamW); the previous one with the per-tensor AdamW its recipe ran. Where the CPU has bf16 instructions the bundled
+model is timed a second time under the recipe's bf16 autocast (``amp: bf16``; the mel loss stays fp32). Audio
+seconds trained per CPU-second counts the process's CPU time over all threads (``time.process_time``), so it does
+not depend on how many cores are free. Inference is timed on a 10 s
 clip through ``HACModel.encode`` / ``decode`` (x-realtime = audio seconds / wall seconds). Rounds alternate the
-models so load on a shared machine spreads over both; medians over repeats. Prints a markdown table.
+models so load on a shared machine spreads over both; rates are medians over rounds and ratios medians of each
+round's ratio. Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -24,22 +27,35 @@ from machine import machine_description
 from hac_tokenizer.config import HACConfig, small_config
 from hac_tokenizer.cpu import cpu_info
 from hac_tokenizer.model import HACModel
+from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.losses import MelLoss
+from hac_tokenizer.training.trainer import make_optimiser
 
 # The bundled default until 2026-12: the paper's DAC CNN encoder and decoder scaled down, RVQ(Z).
 PREVIOUS = dataclasses.replace(
-    small_config(), encoder_kind="dac-cnn", encoder_dim=16, encoder_depth=1, decoder_kind="dac-cnn", decoder_dim=192,
-    decoder_depth=1, acoustic_input="latent",
+    small_config(),
+    encoder_kind="dac-cnn",
+    encoder_dim=16,
+    encoder_depth=1,
+    decoder_kind="dac-cnn",
+    decoder_dim=192,
+    decoder_depth=1,
+    acoustic_input="latent",
 )
 STREAMS = ("lexical", "phonetic", "acoustic")
 
 
 class Subject:
-    def __init__(self, label: str, config: HACConfig, batch: int, seconds: float, bf16: bool = False) -> None:
+    def __init__(
+        self, label: str, config: HACConfig, batch: int, seconds: float, recipe: TrainConfig | None, bf16: bool = False
+    ) -> None:
         torch.manual_seed(0)
         self.label, self.model, self.mel = label, HACModel(config), MelLoss(config.sample_rate)
         self.bf16 = bf16  # the training step under autocast; inference is timed in fp32 only (tokens need it)
-        self.optimiser = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
+        # recipe None: the per-tensor AdamW that the previous recipe ran
+        self.optimiser = (
+            make_optimiser(self.model, recipe)[0] if recipe else torch.optim.AdamW(self.model.parameters(), lr=1e-4)
+        )
         samples = round(seconds * config.frame_rate) * config.hop_length
         self.clips = 0.1 * torch.randn(batch, 1, samples, generator=torch.Generator().manual_seed(1))
         self.audio_seconds = batch * samples / config.sample_rate
@@ -85,13 +101,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--clip-seconds", type=float, default=1.92)
     args = parser.parse_args()
+    recipe = TrainConfig.load("hac-mls8-small")
     subjects = [
-        Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds),
-        Subject("bundled (mel-ConvNeXt + iSTFT, residual)", small_config(), args.batch, args.clip_seconds),
+        Subject("previous (DAC CNN, RVQ(Z))", PREVIOUS, args.batch, args.clip_seconds, None),
+        Subject(
+            "bundled (mel-ConvNeXt + iSTFT, residual)", recipe.model_config(), args.batch, args.clip_seconds, recipe
+        ),
     ]
     has_bf16 = cpu_info().has_bf16
     if has_bf16:
-        subjects.append(Subject("bundled, bf16 autocast", small_config(), args.batch, args.clip_seconds, bf16=True))
+        subjects.append(
+            Subject("bundled, bf16 autocast", recipe.model_config(), args.batch, args.clip_seconds, recipe, bf16=True)
+        )
     audio = 0.1 * torch.randn(1, 1, 160_000, generator=torch.Generator().manual_seed(2))
     for round_ in range(args.repeats + 1):
         for subject in subjects:
@@ -108,13 +129,23 @@ def main() -> None:
     base = subjects[0]
     for s in subjects:
         cells = [
-            f"{statistics.median(rates):{form}} ({statistics.median(rates) / statistics.median(reference):.1f}x)"
-            if rates else "—"
-            for rates, reference, form in ((s.train_rates, base.train_rates, ".2f"),
-                                           (s.encode_rates, base.encode_rates, ".1f"),
-                                           (s.decode_rates, base.decode_rates, ".1f"))
+            f"{statistics.median(rates):{form}} ({paired_ratio(rates, reference):.2f}x)" if rates else "—"
+            for rates, reference, form in (
+                (s.train_rates, base.train_rates, ".2f"),
+                (s.encode_rates, base.encode_rates, ".1f"),
+                (s.decode_rates, base.decode_rates, ".1f"),
+            )
         ]
         print(f"| {s.label} | {s.params / 1e6:.1f}M | {' | '.join(cells)} |")
+    for s in subjects[1:]:
+        ratios = sorted(r / b for r, b in zip(s.train_rates, base.train_rates))
+        print(f"{s.label}: training ratio per round {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
+def paired_ratio(rates: list[float], reference: list[float]) -> float:
+    """Median over rounds of each round's ratio: the rounds time every model back to back, so a slow spell of the
+    machine moves both sides of a round's ratio, where it would move only one median."""
+    return statistics.median(r / b for r, b in zip(rates, reference))
 
 
 if __name__ == "__main__":

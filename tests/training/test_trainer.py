@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import subprocess
@@ -26,8 +27,18 @@ from hac_tokenizer.training.runtime import Runtime, start_runtime
 from hac_tokenizer.training.state import load_state
 from hac_tokenizer.training.trainer import Trainer
 
-LOSS_COLUMNS = ("total", "mel", "level", "adversarial", "feature_matching", "commitment", "codebook", "kd_phonetic",
-                "kd_lexical", "discriminator")
+LOSS_COLUMNS = (
+    "total",
+    "mel",
+    "level",
+    "adversarial",
+    "feature_matching",
+    "commitment",
+    "codebook",
+    "kd_phonetic",
+    "kd_lexical",
+    "discriminator",
+)
 
 REPO = Path(__file__).resolve().parents[2]  # subprocesses run from the checkout, as in the README
 
@@ -141,8 +152,12 @@ def test_bf16_autocast_on_cpu_tracks_fp32_and_keeps_fp32_weights(tmp_path):
     for row_plain, row_mixed in zip(plain, mixed):
         assert row_mixed == pytest.approx(row_plain, rel=0.05, abs=0.02)
     state = load_state(bf16)
-    assert all(v.dtype == torch.float32 for part in ("model", "discriminator") for v in state[part].values()
-               if v.is_floating_point())
+    assert all(
+        v.dtype == torch.float32
+        for part in ("model", "discriminator")
+        for v in state[part].values()
+        if v.is_floating_point()
+    )
 
 
 @pytest.mark.slow
@@ -220,9 +235,22 @@ def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     worker.write_text(DDP_WORKER)
     env = dict(os.environ)  # with conftest.py's OMP_NUM_THREADS=1
     subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker),
-         str(recipe), str(tmp_path)],
-        cwd=REPO, check=True, env=env, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(worker),
+            str(recipe),
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        check=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
     )
     rank0, rank1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
@@ -240,11 +268,23 @@ def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
     manifest = make_corpus(tmp_path / "corpus")
     run = tmp_path / "run"
     overrides = [
-        "model=tiny", f"run_dir={run}", f"data.train_manifests=[{manifest}]", f"data.valid_manifests=[{manifest}]",
-        "data.batch_size=2", "data.clip_seconds=0.32", "data.num_workers=0", "discriminator.periods=[2]",
-        "discriminator.stft_windows=[256]", "discriminator.period_channels=[4, 8]", "discriminator.stft_channels=4",
-        f"teachers.phonetic.path={teachers['phonetic']['path']}", f"teachers.lexical.path={teachers['lexical']['path']}",
-        "steps=2", "log_every=1", "eval_every=2", "eval_batches=1",
+        "model=tiny",
+        f"run_dir={run}",
+        f"data.train_manifests=[{manifest}]",
+        f"data.valid_manifests=[{manifest}]",
+        "data.batch_size=2",
+        "data.clip_seconds=0.32",
+        "data.num_workers=0",
+        "discriminator.periods=[2]",
+        "discriminator.stft_windows=[256]",
+        "discriminator.period_channels=[4, 8]",
+        "discriminator.stft_channels=4",
+        f"teachers.phonetic.path={teachers['phonetic']['path']}",
+        f"teachers.lexical.path={teachers['lexical']['path']}",
+        "steps=2",
+        "log_every=1",
+        "eval_every=2",
+        "eval_batches=1",
     ]
     assert main(["--config", "hac-14-l16", *overrides]) == 0
     rows = read_metrics(run / "train.csv")
@@ -273,3 +313,38 @@ def test_content_first_stage_trains_the_content_branches_and_leaves_the_decoder(
     assert read_metrics(run / "train.csv")[-1]["mel"] > 0
     with pytest.raises(ConfigError, match="content_steps"):
         TrainConfig.load(recipe, ["content_steps=5"])
+
+
+def test_the_optimisers_are_fused_adamw_with_the_reference_update_and_take_older_states(tmp_path):
+    # The trainer's AdamW runs fused (one kernel over every tensor); its update must be PyTorch's per-tensor AdamW
+    # to float rounding, and a state saved by the per-tensor optimiser (every run before it) must carry on.
+    trainer = Trainer(TrainConfig.load(tiny_recipe(tmp_path, tmp_path / "run")), start_runtime("cpu", "none"))
+    module, optimiser = trainer.discriminator, trainer.opt_d
+    assert optimiser.defaults["fused"]
+    params = list(module.parameters())
+    reference_params = [p.detach().clone().requires_grad_(True) for p in params]
+    reference = torch.optim.AdamW(
+        reference_params, **{k: optimiser.defaults[k] for k in ("lr", "betas", "weight_decay")}
+    )
+    generator = torch.Generator().manual_seed(0)
+
+    def step_both() -> None:
+        for p, q in zip(params, reference_params):
+            p.grad = torch.randn(p.shape, generator=generator)
+            q.grad = p.grad.clone()
+        optimiser.step()
+        reference.step()
+
+    for _ in range(3):
+        step_both()
+    for p, q in zip(params, reference_params):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+    # a checkpoint written before the optimisers were fused (a copy: loading shares tensors with the source)
+    optimiser.load_state_dict(copy.deepcopy(reference.state_dict()))
+    for p, q in zip(params, reference_params):
+        p.data.copy_(q.detach())
+    for _ in range(2):
+        step_both()
+    for p, q in zip(params, reference_params):
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+    assert optimiser.state[params[0]]["step"].item() == 5
