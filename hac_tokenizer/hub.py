@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="8f3cdcfe2e32f485e097957c3369b3a21d5c3fb851e483cb22b7ce037a2d93f3",
+            sha256="dd84acff07bc1e803470b781628f513f362c7eab9a8de7bd465023796fc15a1d",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
