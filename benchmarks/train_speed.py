@@ -8,10 +8,9 @@ before the discriminators start. The bundled model steps with the trainer's opti
 AdamW); the previous one with the per-tensor AdamW its recipe ran. Where the CPU has bf16 instructions the bundled
 model is timed a second time under the recipe's bf16 autocast (``amp: bf16``; the mel loss stays fp32). Audio
 seconds trained per CPU-second counts the process's CPU time over all threads (``time.process_time``), so it does
-not depend on how many cores are free. Inference is timed on a 10 s
-clip through ``HACModel.encode`` / ``decode`` (x-realtime = audio seconds / wall seconds). Rounds alternate the
-models so load on a shared machine spreads over both; rates are medians over rounds and ratios medians of each
-round's ratio. Prints a markdown table.
+not depend on how many cores are free. Inference is timed on a 10 s clip through ``HACModel.encode`` / ``decode``
+(x-realtime = audio seconds / wall seconds). Rounds alternate the models so load on a shared machine spreads over
+all; rates are medians over rounds and ratios medians of each round's ratio. Prints a markdown table.
 """
 
 from __future__ import annotations
