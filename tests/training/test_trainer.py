@@ -335,16 +335,18 @@ def test_the_optimisers_are_fused_adamw_with_the_reference_update_and_take_older
         optimiser.step()
         reference.step()
 
+    def assert_same_parameters() -> None:
+        for p, q in zip(params, reference_params):
+            torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+
     for _ in range(3):
         step_both()
-    for p, q in zip(params, reference_params):
-        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+    assert_same_parameters()
     # a checkpoint written before the optimisers were fused (a copy: loading shares tensors with the source)
     optimiser.load_state_dict(copy.deepcopy(reference.state_dict()))
     for p, q in zip(params, reference_params):
         p.data.copy_(q.detach())
     for _ in range(2):
         step_both()
-    for p, q in zip(params, reference_params):
-        torch.testing.assert_close(p.detach(), q.detach(), rtol=1e-5, atol=1e-7)
+    assert_same_parameters()
     assert optimiser.state[params[0]]["step"].item() == 5
