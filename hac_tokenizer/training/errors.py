@@ -35,6 +35,22 @@ class FliteWordMismatchError(WordMismatchError):
     """Flite read the text as a different number of words (it expanded an abbreviation or a letter sequence)."""
 
 
+class FestivalError(EspeakError):
+    """Festival or its Italian voices are missing, or Festival failed on a text (names what to install)."""
+
+
+class FestivalWordMismatchError(WordMismatchError):
+    """Festival read the text as other words than it was given (it split, joined or expanded one)."""
+
+
+class PiperError(EspeakError):
+    """The Piper voice package or onnxruntime is missing or failed (names what to install)."""
+
+
+class PiperWordMismatchError(WordMismatchError):
+    """The phonemizer in front of the Piper voice did not give each text word its own phones."""
+
+
 class TeacherError(HACError, ValueError):
     """A teacher cannot be built or cannot produce targets (bad spec, missing model or package, no alignment)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import replace
@@ -172,3 +173,26 @@ def test_speed_is_planned_from_its_own_stream():
     assert 0.3 < np.mean([s != 1.0 for s in speeds]) < 0.7
     with pytest.raises(DataError, match="speed"):
         SyntheticCorpusConfig(speed=(1.1, 0.9))
+
+
+def test_other_engines_take_their_own_slices_of_a_languages_sentences():
+    flite_only = plan_corpus(replace(CONFIG, flite_share=0.3))
+    both = plan_corpus(replace(CONFIG, flite_share=0.3, piper_share=0.2))
+
+    def sentences(specs, engine):
+        return {(s.split, s.words) for s in specs if s.speaker.engine == engine}
+
+    # each engine has its slice of the engine draw: adding one leaves the others' shares
+    for plan in (flite_only, both):
+        english = {(s.split, s.words) for s in plan if s.language == "en"}
+        assert 0.2 < len(sentences(plan, "flite")) / len(english) < 0.4
+    # a corpus without the new engines plans exactly as before they existed (its digest from the earlier code)
+    digest = hashlib.sha256(repr(plan_corpus(SyntheticCorpusConfig(hours=0.3, seed=7, flite_share=0.3))).encode())
+    assert digest.hexdigest()[:16] == "7e4bb0620c3c7f34"
+    piper = [s for s in both if s.speaker.engine == "piper"]
+    assert piper and all(s.language == "en" and s.split != "test" for s in piper)  # one voice: never unseen
+    assert {s.speaker.id for s in piper} == {"en-piper-joe:p50"}  # no pitch control: one speaker per voice
+    english_train = [s for s in both if (s.language, s.split) == ("en", "train")]
+    assert 0.1 < len(piper) / len(english_train) < 0.3
+    with pytest.raises(DataError, match="add up to at most 1"):
+        SyntheticCorpusConfig(flite_share=0.6, piper_share=0.5)

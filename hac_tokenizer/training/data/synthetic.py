@@ -14,9 +14,11 @@ What it makes (``hac-prepare-data synthetic --out data/synth --hours 10 --seed 0
 * Speakers: a speaker is a language voice (accent, e.g. en-us, en-gb-scotland, pt-br), a voice variant
   (``voices/!v``), a pitch and a pitch range; its id, e.g. ``en-us+m3:p42:r61``, names all four. Each
   utterance varies its speaking rate around the speaker's own.
-* Other voices: with ``flite_share`` > 0, that share of the English sentences is read by speakers built on
-  CMU Flite's four US-English voices (:mod:`.flite`, needs ``apt-get install flite``), ids such as
-  ``en-flite-slt:p55``; ``flite_held_out`` voices are heard in the test split only.
+* Other voices (:data:`OTHER_ENGINES`): ``flite_share`` of the English sentences is read by speakers built
+  on CMU Flite's four US-English voices (:mod:`.flite`), ``piper_share`` of them by the Piper neural voice
+  ``joe`` (:mod:`.piper`), ``festival_share`` of the Italian sentences by Festival's two Italian diphone
+  voices (:mod:`.festival`); ids such as ``en-flite-slt:p55``. An engine's held-out voices are heard in the
+  test split only; an engine without one reads no test sentences (its voices would not be unseen there).
 * Speed: with probability ``speed_probability`` an utterance is played faster or slower by a factor drawn
   from ``speed`` (resampling, as a tape would: tempo, pitch and formants move together, so it also varies
   the apparent vocal tract length); its timings are divided by the factor.
@@ -46,7 +48,9 @@ import numpy as np
 
 from ..errors import DataError
 from .espeak import VoiceSettings
+from .festival import FESTIVAL_VOICES
 from .flite import FLITE_VOICES
+from .piper import PIPER_VOICES
 
 MLS_LANGUAGES = ("en", "fr", "de", "it", "pl", "pt", "es", "nl")
 
@@ -132,8 +136,35 @@ VARIANTS = (
 # Heard only in the test split (male and female, formant and klatt synthesis)
 HELD_OUT_VARIANTS = ("m6", "f4", "Annie", "benjamin", "gustave", "linda", "quincy", "travis")
 
-FLITE_LANGUAGES = ("en",)
-FLITE_HELD_OUT = ("rms",)  # train/valid keep a US male (kal16), a Scottish male (awb) and a US female (slt)
+
+@dataclass(frozen=True)
+class OtherEngine:
+    """A synthesiser beside eSpeak: the language it speaks, its voices, and which of them only the test split hears.
+
+    ``pitch``: whether the engine takes a pitch (speakers are then (voice, pitch, rate); otherwise (voice, rate)
+    with the voice's own pitch, and one speaker per voice).
+    """
+
+    language: str
+    voices: tuple[str, ...]
+    held_out: tuple[str, ...]
+    pitch: bool = True
+
+    @property
+    def seen(self) -> tuple[str, ...]:
+        return tuple(v for v in self.voices if v not in self.held_out)
+
+
+OTHER_ENGINES: Mapping[str, OtherEngine] = MappingProxyType(
+    {
+        # train/valid keep a US male (kal16), a Scottish male (awb) and a US female (slt); test the US male rms
+        "flite": OtherEngine("en", FLITE_VOICES, held_out=("rms",)),
+        # one voice: heard in training only
+        "piper": OtherEngine("en", PIPER_VOICES, held_out=(), pitch=False),
+        # a female (lp) and a male (pc) voice: holding one out would leave training a single Festival voice
+        "festival": OtherEngine("it", FESTIVAL_VOICES, held_out=()),
+    }
+)
 
 # One-letter tokens of wordfreq that are words (others are elision fragments such as French "l")
 ONE_LETTER_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -178,10 +209,11 @@ class SyntheticCorpusConfig:
     rate_jitter: float = 0.1  # per-utterance rate factor in [1 - jitter, 1 + jitter]
     speed: tuple[float, float] = (0.9, 1.1)  # speed perturbation factor (resampling: tempo and pitch together)
     speed_probability: float = 0.5  # share of utterances whose speed is perturbed
-    flite_share: float = 0.0  # share of English sentences read by Flite voices (0: eSpeak only)
-    flite_speakers: int = 6  # Flite speakers (voice, pitch, rate) for train/valid
-    flite_test_speakers: int = 2
-    flite_held_out: tuple[str, ...] = FLITE_HELD_OUT
+    flite_share: float = 0.0  # share of English sentences read by Flite voices (0: none)
+    piper_share: float = 0.0  # share of English sentences read by the Piper voice (0: none)
+    festival_share: float = 0.0  # share of Italian sentences read by Festival voices (0: none)
+    other_speakers: int = 6  # speakers per other engine (voice, pitch, rate) for train/valid
+    other_test_speakers: int = 2  # the same for test, on the engine's held-out voices
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in LANGUAGE_VOICES]
@@ -196,14 +228,26 @@ class SyntheticCorpusConfig:
             raise DataError(f"held_out_variants must be some, not all, of {VARIANTS}.")
         if self.hours <= 0 or self.readers_per_sentence < 1:
             raise DataError("hours must be > 0 and readers_per_sentence >= 1.")
-        flite_held_out = set(self.flite_held_out)
-        if not 0 <= self.flite_share <= 1 or not flite_held_out or not flite_held_out < set(FLITE_VOICES):
-            raise DataError(f"need 0 <= flite_share <= 1 and flite_held_out some, not all, of {FLITE_VOICES}.")
+        for language in MLS_LANGUAGES:
+            shares = self.shares(language).values()
+            if any(not 0 <= share <= 1 for share in shares) or sum(shares) > 1:
+                raise DataError(
+                    f"the shares of {language} sentences read by other engines must lie in [0, 1] and add up to "
+                    f"at most 1, got {self.shares(language)}."
+                )
         if not 0 < self.speed[0] <= self.speed[1] or not 0 <= self.speed_probability <= 1:
             raise DataError(
                 f"need 0 < speed[0] <= speed[1] and 0 <= speed_probability <= 1, got {self.speed} "
                 f"and {self.speed_probability}."
             )
+
+    def shares(self, language: str) -> dict[str, float]:
+        """Share of ``language``'s sentences each other engine reads (engines of other languages left out)."""
+        return {
+            engine: getattr(self, f"{engine}_share")
+            for engine, spec in OTHER_ENGINES.items()
+            if spec.language == language
+        }
 
     def split_hours(self, split: str) -> float:
         """Target hours of one split in one language."""
@@ -216,8 +260,8 @@ class SyntheticCorpusConfig:
 class Speaker:
     """A fixed way of speaking; ``rate`` is its habitual rate, varied per utterance.
 
-    ``engine`` "espeak": ``voice`` is an eSpeak language voice and ``variant`` a ``!v`` variant; "flite":
-    ``voice`` is one of :data:`.flite.FLITE_VOICES` (English), ``variant`` and ``pitch_range`` are unused.
+    ``engine`` "espeak": ``voice`` is an eSpeak language voice and ``variant`` a ``!v`` variant; another engine
+    of :data:`OTHER_ENGINES`: ``voice`` is one of its voices, ``variant`` and ``pitch_range`` are unused.
     """
 
     voice: str
@@ -229,8 +273,8 @@ class Speaker:
 
     @property
     def id(self) -> str:
-        if self.engine == "flite":
-            return f"en-flite-{self.voice}:p{self.pitch}"
+        if self.engine in OTHER_ENGINES:
+            return f"{OTHER_ENGINES[self.engine].language}-{self.engine}-{self.voice}:p{self.pitch}"
         return f"{self.voice}+{self.variant}:p{self.pitch}:r{self.pitch_range}"
 
     def settings(self, rate: int) -> VoiceSettings:
@@ -301,26 +345,27 @@ def draw_speakers(config: SyntheticCorpusConfig, language: str) -> dict[str, lis
     return {"train": train, "valid": train, "test": test}
 
 
-def draw_flite_speakers(config: SyntheticCorpusConfig) -> dict[str, list[Speaker]]:
-    """Flite speakers of each split (English): valid shares train's, test's use the held-out voices only."""
-    rng = _rng(config.seed, "flite-speakers")
-    held_out = [v for v in FLITE_VOICES if v in config.flite_held_out]
+def draw_other_speakers(config: SyntheticCorpusConfig, engine: str) -> dict[str, list[Speaker]]:
+    """Speakers of another engine per split: valid shares train's, test's use the held-out voices only."""
+    spec = OTHER_ENGINES[engine]
+    rng = _rng(config.seed, f"{engine}-speakers")
     by_split = {}
     for split, voices, count in (
-        ("train", [v for v in FLITE_VOICES if v not in held_out], config.flite_speakers),
-        ("test", held_out, config.flite_test_speakers),
+        ("train", spec.seen, config.other_speakers),
+        ("test", spec.held_out, config.other_test_speakers if spec.held_out else 0),
     ):
         speakers: dict[str, Speaker] = {}
         for attempt in range(100 * count):
             if len(speakers) == count:
                 break
+            pitch = int(rng.integers(config.pitch[0], config.pitch[1] + 1))
             speaker = Speaker(
                 voice=voices[attempt % len(voices)],
                 variant=None,
-                pitch=int(rng.integers(config.pitch[0], config.pitch[1] + 1)),
+                pitch=pitch if spec.pitch else 50,
                 pitch_range=50,
                 rate=int(rng.integers(config.rate[0], config.rate[1] + 1)),
-                engine="flite",
+                engine=engine,
             )
             speakers.setdefault(speaker.id, speaker)
         by_split[split] = list(speakers.values())
@@ -340,17 +385,28 @@ def _sentence(
     return tuple(words[i] for i in rng.choice(len(words), size=length, p=probabilities))
 
 
+def _other_engine(shares: Mapping[str, float], draw: float) -> str | None:
+    """The engine whose slice of [0, 1) holds ``draw`` (slices laid end to end in table order); None: eSpeak."""
+    edge = 0.0
+    for engine, share in shares.items():
+        edge += share
+        if draw < edge:
+            return engine
+    return None
+
+
 def plan_language(config: SyntheticCorpusConfig, language: str) -> list[UtteranceSpec]:
     """All utterances of one language, every split, drawn from (seed, language) only."""
     vocab = vocabulary(language, config.vocab_size, config.frequency_exponent)
     speakers = draw_speakers(config, language)
-    flite = draw_flite_speakers(config) if config.flite_share > 0 and language in FLITE_LANGUAGES else None
+    shares = {engine: share for engine, share in config.shares(language).items() if share > 0}
+    others = {engine: draw_other_speakers(config, engine) for engine in shares}
     used: set[tuple[str, ...]] = set()  # a sentence belongs to one split only
     specs: list[UtteranceSpec] = []
     for split in SPLITS:
         rng = _rng(config.seed, "utterances", language, split)
         speeds = _rng(config.seed, "speed", language, split)  # its own stream: the rest of the plan stays put
-        engines = _rng(config.seed, "engine", language, split)  # so does the choice of Flite readers
+        engines = _rng(config.seed, "engine", language, split)  # so does the choice of other engines' readers
         budget, spent, repeats = config.split_hours(split) * 3600, 0.0, 0
         while spent < budget:
             words = _sentence(config, vocab, rng)
@@ -363,8 +419,9 @@ def plan_language(config: SyntheticCorpusConfig, language: str) -> list[Utteranc
                     )
                 continue
             used.add(words)
-            if flite is not None and engines.random() < config.flite_share:
-                pool = flite[split]
+            engine = _other_engine(shares, engines.random()) if shares else None
+            if engine is not None and others[engine][split]:
+                pool = others[engine][split]
                 readers = engines.choice(len(pool), size=min(config.readers_per_sentence, len(pool)), replace=False)
             else:
                 pool = speakers[split]
