@@ -13,6 +13,7 @@ from hac_tokenizer.training.data.espeak import (
     EspeakSynthesizer,
     VoiceSettings,
     align_events,
+    clean_phone,
     list_variants,
     word_starts,
 )
@@ -109,3 +110,17 @@ def test_align_events_maps_by_text_position_and_rejects_lost_words():
     merged = [e for e in events if not (e.type == EVENT_WORD and e.text_position == 5)]
     with pytest.raises(WordMismatchError):
         align_events(merged, starts, 300)
+
+
+def test_phonemes_give_each_words_phones_with_their_stress_marks(synthesizer):
+    words = ["people", "said", "that", "music", "is", "good"]
+    speech = synthesizer.synthesize(words, VoiceSettings("en-us"))
+    phonemes = synthesizer.phonemes(words, "en-us")
+    assert len(phonemes) == len(words)
+    for word, phones in zip(speech.words, phonemes):
+        inside = [p.label for p in speech.phones if word.start <= p.start < word.end]
+        assert [label for label, _ in phones] == inside
+        assert [clean_phone(name) for _, name in phones] == inside
+    assert any(name.startswith("ˈ") for word in phonemes for _, name in word)  # "people": stressed first syllable
+    with pytest.raises(WordMismatchError):
+        synthesizer.phonemes(["hello", "-", "world"], "en-us")

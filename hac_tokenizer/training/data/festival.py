@@ -7,7 +7,7 @@ Voices: ``lp`` (female) and ``pc`` (male), diphone concatenation (LPC residual) 
 Italian Festival project (IFD, ISTC-CNR Padova). Diphone synthesis draws no noise: a synthesis depends on
 its arguments only, and ``seed`` is not used.
 
-Each synthesis runs one ``festival --pipe`` process (about 0.1 s of start-up) on a Scheme script that
+Each synthesis runs one ``festival --pipe`` process (about 0.2 s to start with a voice) on a Scheme script that
 builds a ``Words`` utterance (the words as given, so no text normalisation can expand or split them),
 synthesises it, writes the wave to a temporary file and prints, for each ``Word`` item, its segments
 through ``SylStructure`` with their start (the previous segment's end) and end times. The audio is generated
