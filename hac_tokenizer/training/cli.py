@@ -5,7 +5,7 @@ hac-train --print-config hac-14-l16 [key=value ...]        # the resolved recipe
 hac-train --config tiny [key=value ...]                    # trains; resumes if run_dir has state
 hac-train --config my-recipe.yaml                          # a recipe file of one's own
 torchrun --nproc_per_node 8 -m hac_tokenizer.training.cli --config hac-14-l16
-hac-train export --run runs/hac-14-l16 --out checkpoints/hac-14-l16 [--fp16]
+hac-train export --run runs/hac-14-l16 --out checkpoints/hac-14-l16 [--fp16] [--average SNAPSHOT_DIR ...]
 """
 
 from __future__ import annotations
@@ -88,10 +88,17 @@ def _export(argv: list[str]) -> int:
     parser.add_argument("--run", required=True, help="run directory (holds state.pt)")
     parser.add_argument("--out", required=True, help="output directory for config.json + model.safetensors")
     parser.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    parser.add_argument(
+        "--average",
+        nargs="+",
+        default=(),
+        metavar="SNAPSHOT",
+        help="directories holding earlier states of the same run (state.pt): export the mean of all the weights",
+    )
     args = parser.parse_args(argv)
     from .export import export_run
 
-    out = export_run(args.run, args.out, torch.float16 if args.fp16 else torch.float32)
+    out = export_run(args.run, args.out, torch.float16 if args.fp16 else torch.float32, args.average)
     print(f"wrote {out}; load it with HACTokenizer.from_pretrained({str(out)!r})")
     return 0
 

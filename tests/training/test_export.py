@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from signals import chirp
@@ -47,3 +49,24 @@ def test_cli_export_fp16(run_dir, tmp_path, capsys):
 def test_export_of_a_run_without_checkpoint_says_what_to_do(tmp_path):
     with pytest.raises(CheckpointError, match="hac-train"):
         export_run(tmp_path, tmp_path / "out")
+
+
+def test_export_can_average_the_weights_of_snapshots_of_one_run(run_dir, tmp_path):
+    later = tmp_path / "later"
+    shutil.copytree(run_dir, later)
+    state = load_state(later)
+    state["model"] = {k: v + 1.0 if v.is_floating_point() else v for k, v in state["model"].items()}
+    state["step"] = 4
+    torch.save(state, later / "state.pt")
+    assert main(["export", "--run", str(later), "--out", str(tmp_path / "mean"), "--average", str(run_dir)]) == 0
+    tok = HACTokenizer.from_pretrained(str(tmp_path / "mean"))
+    first = load_state(run_dir)["model"]
+    for name, tensor in tok.model.state_dict().items():
+        expected = first[name] + 0.5 if first[name].is_floating_point() else first[name]
+        torch.testing.assert_close(tensor, expected)
+    assert "at step 4, weights averaged with steps 2" in (tmp_path / "mean" / "recipe.yaml").read_text()
+    other = load_state(run_dir)
+    other["model_config"] = {**other["model_config"], "latent_dim": 7}
+    torch.save(other, later / "state.pt")
+    with pytest.raises(CheckpointError, match="different configs"):
+        export_run(later, tmp_path / "bad", average=[run_dir])
