@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from signals import rms
 
 from hac_tokenizer.training.data.espeak import (
     EVENT_END,
@@ -24,10 +25,6 @@ from hac_tokenizer.training.errors import EspeakError, WordMismatchError
 def synthesizer() -> EspeakSynthesizer:
     return EspeakSynthesizer()
 
-
-def rms(audio: np.ndarray, rate: int, start: float, end: float) -> float:
-    segment = audio[int(start * rate):int(end * rate)]
-    return float(np.sqrt(np.mean(segment.astype(np.float64) ** 2))) if len(segment) else 0.0
 
 
 @pytest.mark.parametrize("voice,words", [

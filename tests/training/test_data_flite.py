@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from signals import rms
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data.cli import main
@@ -35,10 +36,6 @@ needs_flite = pytest.mark.skipif(not flite_available(), reason="CMU Flite is not
 def synthesizer() -> FliteSynthesizer:
     return FliteSynthesizer()
 
-
-def rms(audio: np.ndarray, rate: int, start: float, end: float) -> float:
-    segment = audio[int(start * rate):int(end * rate)].astype(np.float64)
-    return float(np.sqrt(np.mean(segment**2))) if len(segment) else 0.0
 
 
 @needs_flite

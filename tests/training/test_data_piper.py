@@ -9,6 +9,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from signals import rms
 
 from hac_tokenizer.manifest import read_manifest
 from hac_tokenizer.training.data import piper
@@ -34,10 +35,6 @@ WORDS = ["people", "said", "that", "music", "is", "good"]
 def synthesizer() -> PiperSynthesizer:
     return PiperSynthesizer()
 
-
-def rms(audio: np.ndarray, rate: int, start: float, end: float) -> float:
-    segment = audio[int(start * rate):int(end * rate)].astype(np.float64)
-    return float(np.sqrt(np.mean(segment**2))) if len(segment) else 0.0
 
 
 @pytest.mark.parametrize("words", [["all", "my", "new", "lemons", "well"],
