@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="dd84acff07bc1e803470b781628f513f362c7eab9a8de7bd465023796fc15a1d",
+            sha256="c0c78da2e641071502b2c82585e3616e37e646418a33bc20e59cc30afc9d20fb",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
