@@ -196,3 +196,15 @@ def test_other_engines_take_their_own_slices_of_a_languages_sentences():
     assert 0.1 < len(piper) / len(english_train) < 0.3
     with pytest.raises(DataError, match="add up to at most 1"):
         SyntheticCorpusConfig(flite_share=0.6, piper_share=0.5)
+
+
+def test_a_missing_engine_stops_the_corpus_with_what_to_install(tmp_path, monkeypatch, capsys):
+    from hac_tokenizer.training.data import render
+
+    requirement = render.REQUIREMENTS["festival"]
+    monkeypatch.setitem(render.REQUIREMENTS, "festival", (lambda: False, *requirement[1:]))
+    args = ["synthetic", "--hours", "0.01", "--languages", "it", "--festival-share", "0.5", "--out", str(tmp_path)]
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "apt-get install festival" in error and "--festival-share 0" in error
+    assert not (tmp_path / "manifest.jsonl").exists()

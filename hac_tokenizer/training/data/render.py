@@ -24,6 +24,7 @@ from .flite import FliteSynthesizer, flite_available
 from .piper import PiperSynthesizer, piper_available
 from .synthetic import SPLITS, SyntheticCorpusConfig, UtteranceSpec, plan_corpus
 
+Synthesizer = EspeakSynthesizer | FliteSynthesizer | FestivalSynthesizer | PiperSynthesizer
 EDGE_SILENCE = (0.05, 0.4)  # seconds of silence drawn for each end of an utterance
 CHUNK = 32  # utterances per task: amortises the synthesizer's start-up and keeps workers busy
 LEVEL_ONLY = Channel(steps=((Level(), 1.0),))
@@ -95,7 +96,6 @@ def render_utterance(
     )
 
 
-Synthesizer = EspeakSynthesizer | FliteSynthesizer | FestivalSynthesizer | PiperSynthesizer
 ENGINES = {
     "espeak": EspeakSynthesizer,
     "flite": FliteSynthesizer,
