@@ -236,8 +236,7 @@ class EspeakSynthesizer:
 
     def synthesize(self, words: Sequence[str], settings: VoiceSettings, seed: int = 0) -> Synthesis:
         """Speak ``words`` (one sentence) with ``settings``; raises WordMismatchError if events do not fit."""
-        if not words or any(not w or w.isspace() or " " in w for w in words):
-            raise EspeakError(f"words must be non-empty strings without spaces, got {list(words)!r}")
+        check_words(words, EspeakError)
         encoded = (WORD_SEPARATOR.join(words) + ".").encode("utf-8")
         self._chunks, self._events = [], []
         with self._library as lib:
@@ -261,14 +260,24 @@ class EspeakSynthesizer:
         """Each word's phones as ``(label, name)``: the label of :attr:`Synthesis.phones`, and the name as eSpeak
         writes it, stress marks kept (the IPA a Piper voice reads). Raises WordMismatchError as :meth:`synthesize`."""
         speech = self.synthesize(words, VoiceSettings(voice))
-        # align_events makes one phone of each named PHONEME event, in order
-        names = [e.name for e in self._events if e.type == EVENT_PHONEME and e.phone.strip()]
+        names = [e.name for e in self._events if names_a_phone(e)]  # align_events' phones, in order
         # a word spans its phones, in order: a phone belongs to the first word that ends after its start
         owner = np.searchsorted([word.end for word in speech.words[:-1]], [p.start for p in speech.phones], "right")
         phones: list[list[tuple[str, str]]] = [[] for _ in words]
         for k, phone, name in zip(owner, speech.phones, names, strict=True):
             phones[k].append((phone.label, name))
         return phones
+
+
+def check_words(words: Sequence[str], error: type[Exception]) -> None:
+    """Raise ``error`` unless ``words`` is a sentence a synthesiser can read word by word: non-empty words, no spaces."""
+    if not words or any(not w or w.isspace() or " " in w for w in words):
+        raise error(f"words must be non-empty strings without spaces, got {list(words)!r}")
+
+
+def names_a_phone(event: EspeakEvent) -> bool:
+    """Whether ``event`` becomes a phone: a PHONEME event with a name (an empty one is a pause)."""
+    return event.type == EVENT_PHONEME and bool(event.phone.strip())
 
 
 def is_language_switch(name: str) -> bool:
@@ -309,7 +318,7 @@ def align_events(
         if event.type == EVENT_WORD:
             current = _word_index(event.text_position, starts)
             word_event.setdefault(current, event.sample)
-        elif event.type == EVENT_PHONEME and event.phone.strip():
+        elif names_a_phone(event):
             end = (
                 boundaries[int(np.searchsorted(boundaries, event.sample, side="right"))]
                 if event.sample < num_samples

@@ -40,10 +40,14 @@ import soundfile as sf
 
 from ...manifest import Interval
 from ..errors import FestivalError, FestivalWordMismatchError
-from .espeak import Synthesis, VoiceSettings
+from .espeak import Synthesis, VoiceSettings, check_words
 
 FESTIVAL_VOICES = ("lp", "pc")
 BASE_RATE = 175  # words per minute that leave Festival's durations as they are
+INSTALL = (
+    "Debian/Ubuntu: `apt-get install festival festvox-italp16k festvox-itapc16k`; or leave Festival out of the corpus "
+    "(festival_share=0)"
+)
 TIMEOUT = 120  # seconds for one synthesis; a sentence takes well under one
 FESTIVAL_TO_IPA: Mapping[str, str] = MappingProxyType(
     {
@@ -112,10 +116,7 @@ _SCRIPT = """(voice_{voice}_diphone)
 def _festival() -> str:
     path = shutil.which("festival")
     if path is None:
-        raise FestivalError(
-            "festival not found: install it with its Italian voices (Debian/Ubuntu: `apt-get install festival "
-            "festvox-italp16k festvox-itapc16k`), or leave Festival out of the corpus (festival_share=0)."
-        )
+        raise FestivalError(f"festival not found: install it with its Italian voices ({INSTALL}).")
     return path
 
 
@@ -171,15 +172,11 @@ class FestivalSynthesizer:
 
     def __init__(self) -> None:
         if not festival_available():
-            raise FestivalError(
-                "Festival with the Italian voices lp and pc is needed (Debian/Ubuntu: `apt-get install festival "
-                "festvox-italp16k festvox-itapc16k`), or leave it out of the corpus (festival_share=0)."
-            )
+            raise FestivalError(f"Festival with the Italian voices lp and pc is needed ({INSTALL}).")
 
     def synthesize(self, words: Sequence[str], settings: VoiceSettings, seed: int = 0) -> Synthesis:
         """Speak ``words`` (one sentence); raises FestivalWordMismatchError if Festival's words are not the text's."""
-        if not words or any(not w or w.isspace() or " " in w for w in words):
-            raise FestivalError(f"words must be non-empty strings without spaces, got {list(words)!r}")
+        check_words(words, FestivalError)
         if settings.voice not in FESTIVAL_VOICES:
             raise FestivalError(f"no Festival Italian voice {settings.voice!r}; choose one of {FESTIVAL_VOICES}.")
         quoted = " ".join(_quoted(w) for w in words)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...manifest import Interval
 from ..errors import FliteError, FliteWordMismatchError
-from .espeak import Synthesis, VoiceSettings
+from .espeak import Synthesis, VoiceSettings, check_words
 
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 BASE_RATE = 175  # words per minute that leave Flite's durations as they are
@@ -204,8 +204,7 @@ class FliteSynthesizer:
 
     def synthesize(self, words: Sequence[str], settings: VoiceSettings, seed: int = 0) -> Synthesis:
         """Speak ``words`` (one sentence); raises FliteWordMismatchError if Flite's words are not the text's."""
-        if not words or any(not w or w.isspace() or " " in w for w in words):
-            raise FliteError(f"words must be non-empty strings without spaces, got {list(words)!r}")
+        check_words(words, FliteError)
         voice, lib = _voice(settings.voice), self._lib
         self._configure(voice, settings)
         self._libc.srand(ctypes.c_uint(seed))

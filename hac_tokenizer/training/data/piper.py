@@ -50,7 +50,7 @@ import numpy as np
 
 from ...manifest import Interval
 from ..errors import PiperError, PiperWordMismatchError, WordMismatchError
-from .espeak import EspeakSynthesizer, Synthesis, VoiceSettings, default_paths
+from .espeak import EspeakSynthesizer, Synthesis, VoiceSettings, check_words, default_paths
 
 PIPER_VOICES = ("joe",)
 BASE_RATE = 175  # words per minute that leave the voice's durations as they are (length scale 1)
@@ -224,8 +224,7 @@ class PiperSynthesizer:
 
     def synthesize(self, words: Sequence[str], settings: VoiceSettings, seed: int = 0) -> Synthesis:
         """Speak ``words`` (one sentence); raises PiperWordMismatchError if eSpeak's words are not the text's."""
-        if not words or any(not w or w.isspace() or " " in w for w in words):
-            raise PiperError(f"words must be non-empty strings without spaces, got {list(words)!r}")
+        check_words(words, PiperError)
         if settings.rate <= 0:
             raise PiperError(f"the rate must be > 0 words per minute, got {settings.rate}")
         voice = _voice(settings.voice)
