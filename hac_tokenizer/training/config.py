@@ -97,6 +97,23 @@ class CodebookConfig:
 
 
 @dataclass(frozen=True)
+class InitConfig:
+    """A new run that starts from an exported checkpoint's weights instead of random ones.
+
+    Read only when ``run_dir`` holds no training state (a run that has one resumes from it). An export carries the
+    model alone: the KD projections, the discriminators and both optimisers start afresh.
+    """
+
+    checkpoint: str | None = None  # a checkpoint directory or a model name, as HACTokenizer.from_pretrained takes
+    # The step the run starts at: the learning-rate decay, content_steps and discriminator.start_step go on from it.
+    # The export's own step continues its run; 0 fine-tunes with the recipe's whole schedule.
+    step: int = 0
+    # Steps the loaded weights stay as they are while the new parts learn: the model's first updates then come from
+    # trained KD projections and discriminators, not random ones
+    hold_steps: int = 0
+
+
+@dataclass(frozen=True)
 class RecipeAbout:
     """What ``hac-train recipes`` shows of a recipe, one line each: for a person choosing one, not for training."""
 
@@ -118,6 +135,7 @@ class TrainConfig:
     loss: LossWeights = field(default_factory=LossWeights)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     codebook: CodebookConfig = field(default_factory=CodebookConfig)
+    init: InitConfig = field(default_factory=InitConfig)
     teachers: dict = field(default_factory=dict)  # stream name -> teacher spec for build_teacher
     steps: int = 400_000
     # Steps of a content-first stage: encoder, TrfENC and VQ branches trained by distillation (and the VQ losses)
@@ -144,6 +162,12 @@ class TrainConfig:
                 f"content_steps ({self.content_steps}) must be between 0 and discriminator.start_step "
                 f"({self.discriminator.start_step}): the discriminators need decoded audio."
             )
+        if self.init.step < 0 or self.init.hold_steps < 0:
+            raise ConfigError(
+                f"init.step and init.hold_steps must be >= 0, got {self.init.step}, {self.init.hold_steps}."
+            )
+        if self.init.checkpoint is None and (self.init.step or self.init.hold_steps):
+            raise ConfigError("init.step and init.hold_steps need init.checkpoint: the weights the run starts from.")
         for key in ("steps", "log_every", "eval_every", "checkpoint_every"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}.")

@@ -7,12 +7,14 @@ Generator loss (DAC's codec terms plus HAC's distillation)::
 (weights from the recipe's ``loss`` section). One process per device; under ``torchrun`` the generator
 (model and KD projections) and the discriminator are each wrapped in ``DistributedDataParallel``. Teachers
 are frozen and run outside DDP. Every ``checkpoint_every`` steps the whole training state is written
-atomically to ``run_dir/state.pt``; a new ``Trainer`` on the same ``run_dir`` continues from it.
+atomically to ``run_dir/state.pt``; a new ``Trainer`` on the same ``run_dir`` continues from it. A run without one
+may start from an exported checkpoint's weights instead of random ones (the recipe's ``init`` section).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -20,7 +22,9 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from .. import hub
 from ..atomic import atomic_write
+from ..checkpoint import load_checkpoint
 from ..errors import CheckpointError, ConfigError
 from ..manifest import read_manifest
 from ..model import HACModel
@@ -60,8 +64,8 @@ class Trainer:
         ).to(device)
         self.mel_loss = MelLoss(model.config.sample_rate).to(device)
         self.upkeep = CodebookUpkeep(model, config.codebook, config.seed)
-        self.opt_g, self.sched_g = make_optimiser(self.student, config)
-        self.opt_d, self.sched_d = make_optimiser(self.discriminator, config)
+        self.opt_g, self.sched_g = make_optimiser(self.student, config, config.init.step)
+        self.opt_d, self.sched_d = make_optimiser(self.discriminator, config, config.init.step)
         amp_fp16 = runtime.amp == "fp16"  # bf16 has fp32's range: no loss scaling needed
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=amp_fp16)
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=amp_fp16)
@@ -70,6 +74,8 @@ class Trainer:
         state = load_state(self.run_dir, map_location=device)
         if state is not None:
             self._restore(state)
+        elif config.init.checkpoint is not None:
+            self._initialise(config.init.checkpoint)
         self.student_ddp = self._parallel(self.student)
         self.discriminator_ddp = self._parallel(self.discriminator)
 
@@ -119,18 +125,26 @@ class Trainer:
             out = self.student_ddp(audio, targets, decode)
         fake = out.hac.audio.float() if decode else None  # [B, 1, S]
         adversarial = self.step >= self.config.discriminator.start_step
+        init = self.config.init
+        held = self.step < init.step + init.hold_steps  # the loaded weights wait for the new parts (InitConfig)
         no_update = torch.zeros((), device=audio.device)
         d_loss, grad_d = self._discriminator_step(audio, fake) if adversarial else (no_update, no_update)
         terms = self.generator_terms(out, audio, fake, adversarial)
         weights = self.config.loss
         total = sum(getattr(weights, name) * value for name, value in terms.items())
         grad_g = _update(
-            total, self.opt_g, self.sched_g, self.scaler_g, self.student, self.config.optim.grad_clip_generator
+            total,
+            self.opt_g,
+            self.sched_g,
+            self.scaler_g,
+            self.student,
+            self.config.optim.grad_clip_generator,
+            held=self.student.model.parameters() if held else (),
         )
         self.step += 1
         frame_mask = batch.frame_mask(num_frames).to(audio.device)
         self.upkeep.observe(out.hac.quantized, frame_mask)
-        if self.upkeep.due(self.step):
+        if self.upkeep.due(self.step) and not held:
             self.upkeep.replace(out.hac.quantized, self.runtime, frame_mask)
         return {
             "total": total.detach(),
@@ -255,6 +269,19 @@ class Trainer:
             )
         self.runtime.barrier()
 
+    def _initialise(self, checkpoint: str) -> None:
+        """Load an exported checkpoint's weights into the model and start at ``init.step``."""
+        directory, _ = hub.resolve(checkpoint)
+        loaded = load_checkpoint(directory)  # verifies the sha256 its config.json records
+        model = self.student.model
+        if loaded.config.to_dict() != model.config.to_dict():
+            raise ConfigError(
+                f"init.checkpoint {checkpoint!r} holds a {loaded.config.name!r} model that differs from the recipe's "
+                f"{model.config.name!r}; start from a checkpoint of the recipe's architecture, or set model to its config."
+            )
+        model.load_state_dict(loaded.state_dict())
+        self.step = self.config.init.step
+
     def _restore(self, state: dict) -> None:
         ranks = state["ranks"]
         if len(ranks) != self.runtime.world_size:
@@ -277,23 +304,37 @@ class Trainer:
 
 
 def make_optimiser(
-    module: nn.Module, config: TrainConfig
+    module: nn.Module, config: TrainConfig, start_step: int = 0
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """The recipe's AdamW over ``module``'s parameters and its per-step learning-rate decay (``benchmarks/train_speed.py``
-    times the training step with this optimiser)."""
+    times the training step with this optimiser); ``start_step``: the decay's step to begin at."""
     o = config.optim
     # fused: one kernel over all tensors; the per-tensor loop it replaces cost 4x the time on CPU (76 -> 18 CPU-ms a
     # step for the bundled generator's 218 tensors), the same update to float rounding, and the same state layout
-    optimiser = torch.optim.AdamW(module.parameters(), lr=o.lr, betas=o.betas, weight_decay=o.weight_decay, fused=True)
+    lr = o.lr * o.gamma**start_step
+    optimiser = torch.optim.AdamW(module.parameters(), lr=lr, betas=o.betas, weight_decay=o.weight_decay, fused=True)
     return optimiser, torch.optim.lr_scheduler.ExponentialLR(optimiser, gamma=o.gamma)
 
 
-def _update(loss: Tensor, optimiser, scheduler, scaler: torch.amp.GradScaler, module: nn.Module, clip: float) -> Tensor:
-    """Backward, unscale, clip, step, decay the learning rate; returns the gradient norm before clipping."""
+def _update(
+    loss: Tensor,
+    optimiser,
+    scheduler,
+    scaler: torch.amp.GradScaler,
+    module: nn.Module,
+    clip: float,
+    held: Iterable[nn.Parameter] = (),
+) -> Tensor:
+    """Backward, unscale, clip, step, decay the learning rate; returns the gradient norm before clipping.
+
+    ``held`` parameters keep their values: their gradients are dropped before the step, which AdamW then skips.
+    """
     optimiser.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.unscale_(optimiser)
     norm = torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+    for parameter in held:
+        parameter.grad = None
     scaler.step(optimiser)
     scaler.update()
     scheduler.step()

@@ -15,12 +15,14 @@ import pytest
 import torch
 from tiny_runs import make_corpus, tiny_recipe, tiny_teachers
 
+from hac_tokenizer.checkpoint import load_checkpoint
 from hac_tokenizer.cpu import CpuInfo
 from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
 from hac_tokenizer.training.discriminators import split_outputs
+from hac_tokenizer.training.export import export_run
 from hac_tokenizer.training.losses import feature_matching_loss, generator_loss
 from hac_tokenizer.training.metrics_log import read_metrics
 from hac_tokenizer.training.runtime import Runtime, start_runtime
@@ -350,3 +352,40 @@ def test_the_optimisers_are_fused_adamw_with_the_reference_update_and_take_older
         step_both()
     assert_same_parameters()
     assert optimiser.state[params[0]]["step"].item() == 5
+
+
+def test_a_run_starts_from_an_exported_checkpoint_at_its_step_and_holds_it_while_the_new_parts_learn(tmp_path):
+    source, run, export = tmp_path / "source", tmp_path / "run", tmp_path / "export"
+    train(tiny_recipe(tmp_path, source), "steps=2")
+    export_run(source, export)
+    recipe = tiny_recipe(tmp_path, run)
+    init = [f"init.checkpoint={export}", "init.step=10", "init.hold_steps=2"]
+    trainer = Trainer(TrainConfig.load(recipe, [*init, "steps=12"]), start_runtime("cpu", "none"))
+    exported = load_checkpoint(export).state_dict()
+    model = trainer.student.model
+    assert trainer.step == 10 and all(torch.equal(exported[k], v) for k, v in model.state_dict().items())
+    new_parts = {"distillers": trainer.student.distillers, "discriminator": trainer.discriminator}
+    before = {name: copy.deepcopy(part.state_dict()) for name, part in new_parts.items()}
+    trainer.fit()
+    rows = read_metrics(run / "train.csv")
+    assert [r["step"] for r in rows] == [11, 12]  # the schedule goes on from step 10: the decay too
+    assert rows[0]["lr"] == pytest.approx(trainer.config.optim.lr * trainer.config.optim.gamma**11, rel=1e-9)
+    # the held steps trained the KD projections and the discriminators, and left the loaded model as it was
+    assert all(torch.equal(exported[k], v) for k, v in model.state_dict().items())
+    for name, part in new_parts.items():
+        assert any(not torch.equal(before[name][k], v) for k, v in part.state_dict().items()), name
+    # a run with a training state resumes from it (step 12, not init.step) and, past the hold, trains the model
+    resumed = train(recipe, *init, "steps=13")
+    assert [r["step"] for r in read_metrics(run / "train.csv")] == [11, 12, 13]
+    assert any(not torch.equal(exported[k], v) for k, v in resumed.student.model.state_dict().items())
+
+
+def test_init_refuses_a_checkpoint_of_another_architecture_and_a_schedule_without_weights(tmp_path):
+    recipe = tiny_recipe(tmp_path, tmp_path / "run")
+    config = TrainConfig.load(recipe, ["init.checkpoint=hac-mls8-small"])  # the bundled default, by name
+    with pytest.raises(ConfigError, match="differs from the recipe"):
+        Trainer(config, start_runtime("cpu", "none"))
+    with pytest.raises(ConfigError, match="need init.checkpoint"):
+        TrainConfig.load(recipe, ["init.hold_steps=5"])
+    with pytest.raises(ConfigError, match=">= 0"):
+        TrainConfig.load(recipe, [f"init.checkpoint={tmp_path}", "init.step=-1"])
