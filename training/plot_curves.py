@@ -4,7 +4,8 @@
 
 Panels: mel loss (training, smoothed, and validation), the two KD losses (their floor, ``-log sigmoid(1)``, is
 drawn), commitment loss, and codebook perplexity per stream. The x axis is the optimiser step;
-the wall-clock hours the run's logged ``step_seconds`` add up to go in the title.
+the wall-clock hours the run's logged ``step_seconds`` add up to go in the title. A run started from a checkpoint
+(``init.step`` in its ``config.yaml``) counts its steps and hours from that step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import yaml
 
 from hac_tokenizer.training.metrics_log import read_metrics
 
@@ -29,6 +31,19 @@ def smooth(values: list[float], width: int) -> list[float]:
     return out
 
 
+def first_step(run: Path) -> int:
+    """The step a run started at: its ``init.step`` (0 for a run from random weights or without a config)."""
+    path = run / "config.yaml"
+    config = yaml.safe_load(path.read_text()) if path.exists() else None
+    return int(((config or {}).get("init") or {}).get("step") or 0)
+
+
+def logged_hours(train: list[dict], start: int) -> float:
+    """Wall-clock hours of the training rows: each row's ``step_seconds`` times the steps since the row before."""
+    steps = [r["step"] for r in train]
+    return sum(r["step_seconds"] * (r["step"] - previous) for previous, r in zip([start, *steps], train)) / 3600
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, type=Path)
@@ -38,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     train = read_metrics(args.run / "train.csv")
     valid = read_metrics(args.run / "eval.csv") if (args.run / "eval.csv").exists() else []
     steps = [r["step"] for r in train]
-    hours = sum(r["step_seconds"] * (r["step"] - previous) for previous, r in zip([0, *steps], train)) / 3600
+    start = first_step(args.run)
+    hours = logged_hours(train, start)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
     panels = [
         (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
@@ -69,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.legend(fontsize=8)
-    fig.suptitle(f"{args.run.name}: {int(steps[-1])} steps, {hours:.1f} h of logged step time")
+    span = f"steps {start}-{int(steps[-1])}" if start else f"{int(steps[-1])} steps"
+    fig.suptitle(f"{args.run.name}: {span}, {hours:.1f} h of logged step time")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=90)
     print(f"wrote {args.out}")

@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from hac_tokenizer.training.metrics_log import MetricsLog
+from hac_tokenizer.training.metrics_log import MetricsLog, read_metrics
 
 SCRIPT = Path(__file__).resolve().parents[2] / "training" / "plot_curves.py"
 spec = importlib.util.spec_from_file_location("plot_curves", SCRIPT)
@@ -28,3 +28,19 @@ def test_a_run_with_a_content_first_stage_and_a_column_added_later(tmp_path, cap
     out = tmp_path / "curves.png"
     plot_curves.main(["--run", str(tmp_path / "run"), "--out", str(out), "--smooth", "3"])
     assert out.stat().st_size > 10_000 and f"wrote {out}" in capsys.readouterr().out
+
+
+def test_a_run_started_from_a_checkpoint_counts_its_hours_from_init_step(tmp_path):
+    run = tmp_path / "run"
+    log = MetricsLog(run, resume_step=1000)
+    for step in (1010, 1020):
+        log.write("train", step, {"mel": 2.0, "kd_phonetic": 0.5, "step_seconds": 360.0})
+    log.close()
+    assert plot_curves.first_step(run) == 0  # no config.yaml: a run from step 0
+    (run / "config.yaml").write_text("init:\n  checkpoint: ckpt/a\n  step: 1000\n")
+    assert plot_curves.first_step(run) == 1000
+    rows = read_metrics(run / "train.csv")
+    assert plot_curves.logged_hours(rows, 1000) == 2.0  # 2 rows x 10 steps x 360 s, not 1010 steps for the first
+    out = tmp_path / "curves.png"
+    plot_curves.main(["--run", str(run), "--out", str(out)])
+    assert out.exists()
