@@ -60,7 +60,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="c0c78da2e641071502b2c82585e3616e37e646418a33bc20e59cc30afc9d20fb",
+            sha256="8b364e9afd482b57f38cbcbf9197cfee0eef121e988116195d5596a34e6a4822",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
