@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from .checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint
 from .errors import ModelNotFoundError
+from .model import HACModel
 
 BUNDLED_DIR = Path(__file__).parent / "checkpoints"
 HUB_ORG = "hac-tokenizer"
@@ -110,6 +111,23 @@ def resolve(
     repo_id = entry.repo_id if entry is not None else name
     revision = revision or (entry.revision if entry is not None else None)
     return _download(repo_id, revision, cache_dir, local_files_only, entry), entry
+
+
+def load_model(
+    name_or_path: str | os.PathLike | None,
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> tuple[HACModel, ModelEntry | None]:
+    """:func:`resolve`, then the checkpoint loaded (eval mode, CPU, fp32) with its registry entry or None.
+
+    The weights' sha256 is checked against the registry's for the bundled model and for a registry name at its
+    registered revision, and always against the one its ``config.json`` records.
+    """
+    directory, entry = resolve(name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only)
+    verify = entry is not None and entry.sha256 is not None and (entry.bundled or revision in (None, entry.revision))
+    return load_checkpoint(directory, expected_sha256=entry.sha256 if verify else None), entry
 
 
 def _download(

@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from . import hub, model_card
 from .audio import AudioLike, FileReader, to_mono_items
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .config import HACConfig
 from .errors import DeviceError, HACError, PrecisionError, StreamError
 from .heap import reusing_heap
@@ -123,13 +123,9 @@ class HACTokenizer:
         dtype: torch.dtype | None = None,
     ) -> HACTokenizer:
         """Load the bundled default (no argument), a registry name, a local directory or a Hub repo id."""
-        directory, entry = hub.resolve(
+        model, entry = hub.load_model(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
         )
-        verify = (
-            entry is not None and entry.sha256 is not None and (entry.bundled or revision in (None, entry.revision))
-        )
-        model = load_checkpoint(directory, expected_sha256=entry.sha256 if verify else None)
         name = entry.name if entry is not None else model.config.name
         return cls(model, name=name).to(device, dtype)
 

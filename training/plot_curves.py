@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     train = read_metrics(args.run / "train.csv")
     valid = read_metrics(args.run / "eval.csv") if (args.run / "eval.csv").exists() else []
-    steps = [r["step"] for r in train]
-    start = first_step(args.run)
+    start, last = first_step(args.run), int(train[-1]["step"])
     hours = logged_hours(train, start)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
     panels = [
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.legend(fontsize=8)
-    span = f"steps {start}-{int(steps[-1])}" if start else f"{int(steps[-1])} steps"
+    span = f"steps {start}-{last}" if start else f"{last} steps"
     fig.suptitle(f"{args.run.name}: {span}, {hours:.1f} h of logged step time")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=90)

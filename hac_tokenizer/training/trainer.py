@@ -24,7 +24,6 @@ from tqdm import tqdm
 
 from .. import hub
 from ..atomic import atomic_write
-from ..checkpoint import load_checkpoint
 from ..errors import CheckpointError, ConfigError
 from ..manifest import read_manifest
 from ..model import HACModel
@@ -271,8 +270,7 @@ class Trainer:
 
     def _initialise(self, checkpoint: str) -> None:
         """Load an exported checkpoint's weights into the model and start at ``init.step``."""
-        directory, _ = hub.resolve(checkpoint)
-        loaded = load_checkpoint(directory)  # verifies the sha256 its config.json records
+        loaded, _ = hub.load_model(checkpoint)  # sha256 checked as from_pretrained checks it
         model = self.student.model
         if loaded.config.to_dict() != model.config.to_dict():
             raise ConfigError(
