@@ -61,7 +61,7 @@ def tiny_recipe(tmp_path: Path, run_dir: Path, streams: tuple[str, ...] = ("phon
     for key, value in overrides.items():
         section, _, leaf = key.partition("__")
         if leaf:
-            data[section][leaf] = value
+            data.setdefault(section, {})[leaf] = value
         else:
             data[key] = value
     path = tmp_path / f"recipe-{run_dir.name}.yaml"

@@ -70,6 +70,8 @@ class LossWeights:
     # The paper does not state its KD weights; 1.0 puts each KD term on the scale of the adversarial one.
     kd_phonetic: float = 1.0
     kd_lexical: float = 1.0
+    # content tokens read back from the decodes, own voice and another's (training.cycle); not a DAC/HAC term
+    content_cycle: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ Generator loss (DAC's codec terms plus HAC's distillation)::
 
     15 mel + 1 adversarial + 2 feature matching + 0.25 commitment + 1 codebook + kd_phonetic + kd_lexical
 
+and, where a recipe weights them, the level term (``losses.level_loss``) and the content cycle (``cycle``).
+
 (weights from the recipe's ``loss`` section). One process per device; under ``torchrun`` the generator
 (model and KD projections) and the discriminator are each wrapped in ``DistributedDataParallel``. Teachers
 are frozen and run outside DDP. Every ``checkpoint_every`` steps the whole training state is written
@@ -120,8 +122,10 @@ class Trainer:
         num_frames = audio.shape[-1] // self.student.model.config.hop_length
         targets = self.teacher_targets(batch, num_frames)
         decode = self.step >= self.config.content_steps
+        frame_mask = batch.frame_mask(num_frames).to(audio.device)  # [B, T]
+        cycle_mask = frame_mask[:, None] if decode and self.config.loss.content_cycle else None
         with self.runtime.autocast():
-            out = self.student_ddp(audio, targets, decode)
+            out = self.student_ddp(audio, targets, decode, cycle_mask)
         fake = out.hac.audio.float() if decode else None  # [B, 1, S]
         adversarial = self.step >= self.config.discriminator.start_step
         init = self.config.init
@@ -141,7 +145,6 @@ class Trainer:
             held=self.student.model.parameters() if held else (),
         )
         self.step += 1
-        frame_mask = batch.frame_mask(num_frames).to(audio.device)
         self.upkeep.observe(out.hac.quantized, frame_mask)
         if self.upkeep.due(self.step) and not held:
             self.upkeep.replace(out.hac.quantized, self.runtime, frame_mask)
@@ -170,7 +173,8 @@ class Trainer:
         """Unweighted generator loss terms, named as the fields of :class:`LossWeights`.
 
         Without ``adversarial`` (the warm-up before ``discriminator.start_step``) the two GAN terms are 0; without
-        ``fake`` audio (the content-first stage) the mel term is 0 too.
+        ``fake`` audio (the content-first stage) the mel term is 0 too, and so is the content cycle when the pass
+        did not compute it (weight 0).
         """
         quantized = out.hac.quantized.values()
         zero = torch.zeros((), device=audio.device)
@@ -179,6 +183,7 @@ class Trainer:
             "level": zero if fake is None else level_loss(fake, audio),
             "commitment": sum(q.commitment_loss for q in quantized),
             "codebook": sum(q.codebook_loss for q in quantized),
+            "content_cycle": zero if out.cycle is None else out.cycle,
         }
         if adversarial:
             # the unwrapped discriminator, frozen: this pass trains the generator only, so no DDP sync is due

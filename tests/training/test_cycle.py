@@ -1,0 +1,90 @@
+"""The content cycle loss: the swap, the soft code choice, masking, and where its gradient goes."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from hac_tokenizer.config import tiny_frame_config
+from hac_tokenizer.model import HACModel
+from hac_tokenizer.nn.layers import padding_mask
+from hac_tokenizer.quantization.vq import FactorizedVQ
+from hac_tokenizer.training.cycle import TEMPERATURE, content_cycle_loss, swapped_voices, token_cross_entropy
+
+
+def _model() -> HACModel:
+    torch.manual_seed(0)
+    return HACModel(tiny_frame_config())
+
+
+def test_each_item_keeps_its_content_and_takes_the_previous_items_acoustic():
+    model = _model()
+    _, quantized = model.quantize(torch.randn(3, 1, 8 * model.config.hop_length))
+    swapped = swapped_voices(quantized)
+    content = quantized["phonetic"].quantized + quantized["lexical"].quantized
+    acoustic = quantized["acoustic"].quantized
+    for i, source in enumerate([2, 0, 1]):
+        torch.testing.assert_close(swapped[i], content[i] + acoustic[source])
+
+
+def test_token_cross_entropy_is_the_softmax_over_cosines_to_the_codebook():
+    vq = FactorizedVQ(8, codebook_size=5, codebook_dim=3)
+    latent, codes = torch.randn(2, 3, 4), torch.randint(0, 5, (2, 4))
+    cosines = F.cosine_similarity(rearrange(latent, "b d t -> b t 1 d"), vq.codebook.weight[None, None], dim=-1)
+    expected = F.cross_entropy(rearrange(cosines / TEMPERATURE, "b t k -> (b t) k"), codes.flatten())
+    torch.testing.assert_close(token_cross_entropy(vq, latent, codes, None), expected)
+
+
+def test_masked_frames_count_for_nothing_and_the_codebook_gets_no_gradient():
+    vq = FactorizedVQ(8, codebook_size=5, codebook_dim=3)
+    latent = torch.randn(2, 3, 4, requires_grad=True)
+    codes = torch.randint(0, 5, (2, 4))
+    mask = torch.tensor([[True, True, True, False], [True, False, False, False]])
+    loss = token_cross_entropy(vq, latent, codes, mask)
+    changed = latent.detach().clone()
+    changed[0, :, 3] = torch.randn(3)
+    changed[1, :, 1:] = torch.randn(3, 3)
+    torch.testing.assert_close(token_cross_entropy(vq, changed, codes, mask), loss)
+    loss.backward()
+    assert vq.codebook.weight.grad is None
+    assert latent.grad[0, :, 3].abs().sum() == 0 and latent.grad[0, :, :3].abs().sum() > 0
+
+
+def test_only_the_decoder_learns_from_it():
+    model = _model()
+    _, quantized = model.quantize(torch.randn(4, 1, 12 * model.config.hop_length))
+    content_cycle_loss(model, quantized, None).backward()
+    trained = {name for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    decoder = {name for name, _ in model.named_parameters() if name.startswith("decoder.")}
+    assert trained == decoder
+    assert all(p.requires_grad for p in model.parameters())  # the re-encoding's freeze is undone
+
+
+def test_frames_where_an_item_or_its_voice_reference_is_padding_do_not_count():
+    model = _model().eval()
+    hop = model.config.hop_length
+    audio = torch.randn(2, 1, 12 * hop)
+    audio[1, :, 7 * hop :] = 0
+    frame_mask = padding_mask(torch.tensor([12, 7]), 12)  # [B, 1, T]
+    _, quantized = model.quantize(audio, frame_mask)
+    loss = content_cycle_loss(model, quantized, frame_mask)
+    for q in quantized.values():  # item 1's padding: its own frames there, and item 0's voice reference there
+        q.quantized[1, :, 7:] = torch.randn_like(q.quantized[1, :, 7:])
+    torch.testing.assert_close(content_cycle_loss(model, quantized, frame_mask), loss)
+
+
+def test_minimising_it_brings_the_codes_back_from_the_conversions():
+    model = _model()
+    audio = torch.randn(4, 1, 12 * model.config.hop_length)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def cycle() -> torch.Tensor:
+        return content_cycle_loss(model, model.quantize(audio)[1], None)
+
+    first = cycle().item()
+    for _ in range(30):
+        optimiser.zero_grad()
+        cycle().backward()
+        optimiser.step()
+    assert cycle().item() < 0.5 * first
