@@ -61,7 +61,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="8b364e9afd482b57f38cbcbf9197cfee0eef121e988116195d5596a34e6a4822",
+            sha256="211aa087075bd7f8e8194d410c0f6b0cf13030cd5fb3e8ab4df0914ddb0a3237",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
