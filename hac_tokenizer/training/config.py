@@ -176,6 +176,11 @@ class TrainConfig:
         if not self.data.train_manifests:
             raise ConfigError("data.train_manifests is empty: list JSONL manifests (made by hac-prepare-data).")
         streams = set(self.model_config().streams)
+        if self.loss.content_cycle and not streams & set(STREAMS_WITH_TEACHERS):
+            raise ConfigError(
+                f"loss.content_cycle={self.loss.content_cycle} checks content tokens, and the model "
+                f"{self.model_config().name!r} has none (streams {sorted(streams)}); set loss.content_cycle=0."
+            )
         for stream, spec in self.teachers.items():
             if stream not in STREAMS_WITH_TEACHERS or stream not in streams:
                 raise ConfigError(

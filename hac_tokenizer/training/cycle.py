@@ -7,7 +7,8 @@ speaker's acoustic tokens, :mod:`hac_tokenizer.voice`) 7-14 %: the decoder read 
 No term of the paper's loss asks for either, so this one does, on every training batch:
 
 1. ``swapped_voices``: each item's content embeddings with the acoustic embedding of the item before it in the
-   batch (another clip, mostly another speaker, not aligned in time: as a voice-conversion reference is);
+   batch (another clip, mostly another speaker, not aligned in time: as a voice-conversion reference is; a process
+   that holds one clip per step, as under DDP with as many processes as clips, decodes its own voice instead);
 2. the decode of that is encoded again by the same model;
 3. ``token_cross_entropy``: for every content stream, the cross-entropy of the re-encoded frame's code choice
    against the code the input chose, with the choice made soft as a softmax over cosine similarities to the

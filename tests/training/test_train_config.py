@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hac_tokenizer.config import HACConfig
+from hac_tokenizer.config import HACConfig, tiny_config
 from hac_tokenizer.errors import ConfigError
 from hac_tokenizer.training.config import TrainConfig
 
@@ -74,6 +74,14 @@ def test_lexical_teacher_on_a_model_without_lexical_stream_is_refused(tmp_path):
                             "teachers": {"lexical": {"kind": "labse"}}})
     with pytest.raises(ConfigError, match="no lexical stream"):
         TrainConfig.load(path)
+
+
+def test_content_cycle_on_a_model_without_content_streams_is_refused(tmp_path):
+    model = tiny_config().to_dict() | {"phonetic": None, "lexical": None}
+    path = write(tmp_path, {"model": model, "data": {"train_manifests": ["m.jsonl"]}, "loss": {"content_cycle": 1.0}})
+    with pytest.raises(ConfigError, match="content_cycle=0"):
+        TrainConfig.load(path)
+    assert TrainConfig.load(path, ["loss.content_cycle=0"]).loss.content_cycle == 0
 
 
 def test_yaml_round_trip(tmp_path):
