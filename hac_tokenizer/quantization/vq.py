@@ -41,10 +41,14 @@ class FactorizedVQ(nn.Module):
         self.out_proj = wn_conv1d(codebook_dim, dim, 1)
         self.codebook = nn.Embedding(codebook_size, codebook_dim)
 
+    def unit_codes(self) -> Tensor:
+        """``[K, d]`` the codes scaled to unit length in fp32: the lookup compares a frame with them by cosine."""
+        return F.normalize(self.codebook.weight.float(), dim=-1)
+
     def nearest(self, latent: Tensor) -> Tensor:
         """``latent [B, d, T] -> codes [B, T]``: index of the most similar normalised code."""
         flat = F.normalize(rearrange(latent.float(), "b d t -> (b t) d"), dim=-1)
-        codebook = F.normalize(self.codebook.weight.float(), dim=-1)
+        codebook = self.unit_codes()
         codes = torch.cat([(chunk @ codebook.T).argmax(-1) for chunk in flat.split(_SEARCH_CHUNK)])
         return rearrange(codes, "(b t) -> b t", b=latent.shape[0])
 

@@ -54,7 +54,7 @@ def token_cross_entropy(vq: FactorizedVQ, latent: Tensor, codes: Tensor, mask: T
     """
     with torch.autocast(latent.device.type, enabled=False):
         frames = F.normalize(rearrange(latent.float(), "b d t -> b t d"), dim=-1)
-        codebook = F.normalize(vq.codebook.weight.detach().float(), dim=-1)
+        codebook = vq.unit_codes().detach()
         logits = rearrange(frames @ codebook.T / TEMPERATURE, "b t k -> b k t")
         per_frame = F.cross_entropy(logits, codes, reduction="none")  # [B, T]
     if mask is None:
@@ -72,7 +72,7 @@ def content_cycle_loss(model: HACModel, quantized: dict[str, VQOutput], frame_ma
     if frame_mask is not None:  # a frame counts where both the item and its voice reference hold audio
         frame_mask = frame_mask & frame_mask.roll(1, dims=0)
     converted = model.decode(swapped_voices(quantized).detach(), frame_mask)  # [B, 1, S]
-    code_mask = None if frame_mask is None else rearrange(frame_mask, "b 1 t -> b t").bool()
+    code_mask = None if frame_mask is None else rearrange(frame_mask, "b 1 t -> b t")
     with frozen(model):
         latent = model.latent(converted, frame_mask)
         terms = [
