@@ -70,8 +70,10 @@ class LossWeights:
     # The paper does not state its KD weights; 1.0 puts each KD term on the scale of the adversarial one.
     kd_phonetic: float = 1.0
     kd_lexical: float = 1.0
-    # content tokens read back from the decodes, own voice and another's (training.cycle); not a DAC/HAC term
+    # content tokens read back from their decodes (training.cycle), with another clip's acoustic tokens (a voice
+    # conversion) and with their own (a reconstruction); not DAC/HAC terms
     content_cycle: float = 0.0
+    reconstruction_cycle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -176,11 +178,12 @@ class TrainConfig:
         if not self.data.train_manifests:
             raise ConfigError("data.train_manifests is empty: list JSONL manifests (made by hac-prepare-data).")
         streams = set(self.model_config().streams)
-        if self.loss.content_cycle and not streams & set(STREAMS_WITH_TEACHERS):
-            raise ConfigError(
-                f"loss.content_cycle={self.loss.content_cycle} checks content tokens, and the model "
-                f"{self.model_config().name!r} has none (streams {sorted(streams)}); set loss.content_cycle=0."
-            )
+        for cycle in ("content_cycle", "reconstruction_cycle"):  # training.cycle.CYCLES
+            if getattr(self.loss, cycle) and not streams & set(STREAMS_WITH_TEACHERS):
+                raise ConfigError(
+                    f"loss.{cycle}={getattr(self.loss, cycle)} checks content tokens, and the model "
+                    f"{self.model_config().name!r} has none (streams {sorted(streams)}); set loss.{cycle}=0."
+                )
         for stream, spec in self.teachers.items():
             if stream not in STREAMS_WITH_TEACHERS or stream not in streams:
                 raise ConfigError(

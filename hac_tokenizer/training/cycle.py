@@ -1,27 +1,34 @@
-"""The content cycle: content tokens must survive decoding with another speaker's acoustic tokens.
+"""Content cycles: content tokens must survive decoding, with another speaker's acoustic tokens or with their own.
 
 A tokenizer's content streams are only as good as what comes back from the audio decoded from them. Two checks
 of the bundled model measured how little did (MODEL_CARD.md): re-encoding a plain reconstruction gave back about
 half of the phonetic tokens, and re-encoding a voice conversion (the source's content tokens decoded with another
 speaker's acoustic tokens, :mod:`hac_tokenizer.voice`) 7-14 %: the decoder read content from the acoustic stream.
-No term of the paper's loss asks for either, so this one does, on every training batch:
+No term of the paper's loss asks for either, so two terms do, on every training batch (``CYCLES``, each with its
+weight in :class:`~hac_tokenizer.training.config.LossWeights`):
 
-1. ``swapped_voices``: each item's content embeddings with the acoustic embedding of the item before it in the
-   batch (another clip, mostly another speaker, not aligned in time: as a voice-conversion reference is; a process
-   that holds one clip per step, as under DDP with as many processes as clips, decodes its own voice instead);
-2. the decode of that is encoded again by the same model;
+1. ``voices``: each item's content embeddings with the acoustic embedding of the item before it in the batch for
+   ``content_cycle`` (another clip, mostly another speaker, not aligned in time: as a voice-conversion reference is;
+   a process that holds one clip per step, as under DDP with as many processes as clips, decodes its own voice
+   instead), and with its own for ``reconstruction_cycle`` (the plain reconstruction, which bounds what any
+   conversion can keep);
+2. the decode of that is encoded again by the same model (both cycles' decodes in one batch);
 3. ``token_cross_entropy``: for every content stream, the cross-entropy of the re-encoded frame's code choice
    against the code the input chose, with the choice made soft as a softmax over cosine similarities to the
    codebook (the lookup's own similarity, :class:`~hac_tokenizer.quantization.vq.FactorizedVQ`).
 
-Only the decoder learns from it: it must render the content the content tokens name, whatever the acoustic tokens
-say. The decoder's input is detached and the re-encoding runs with the model frozen, so the term never moves the
-codes it checks against. Letting it reach the encoder as well (through the decoder's straight-through input or the
-re-encoding) made it chase its own targets: on a small random model its value rose under training, while the
-decoder alone brought it from 27.8 to 1.6 in 60 steps (``tests/training/test_cycle.py`` keeps the second).
+Only the decoder learns from them: it must render the content the content tokens name, whatever the acoustic
+tokens say. The decoder's input is detached and the re-encoding runs with the model frozen, so the terms never move
+the codes they check against. Letting the conversion's term reach the encoder as well (through the decoder's
+straight-through input or the re-encoding) made it chase its own targets: on a small random model its value rose
+under training, while the decoder alone brought it from 27.8 to 1.6 in 60 steps (``tests/training/test_cycle.py``
+keeps the second). The reconstruction's term has its own decoder pass for the same reason: the training pass's
+decode reaches the encoder through the straight-through estimator.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -40,10 +47,14 @@ from .runtime import frozen
 TEMPERATURE = 0.05
 
 
-def swapped_voices(quantized: dict[str, VQOutput]) -> Tensor:
-    """``Z_Q [B, D, T]``: item ``i``'s content streams with item ``i - 1``'s acoustic stream (item 0 takes the last's)."""
+# the loss terms, by the voice each item's content is decoded with: the item ``shift`` places before it in the batch
+CYCLES = {"content_cycle": 1, "reconstruction_cycle": 0}
+
+
+def voices(quantized: dict[str, VQOutput], shift: int) -> Tensor:
+    """``Z_Q [B, D, T]``: item ``i``'s content streams with item ``i - shift``'s acoustic stream (cyclically)."""
     content = [q.quantized for name, q in quantized.items() if name != "acoustic"]
-    acoustic = quantized["acoustic"].quantized.roll(1, dims=0)
+    acoustic = quantized["acoustic"].quantized.roll(shift, dims=0)
     return torch.stack([*content, acoustic]).sum(0)
 
 
@@ -63,22 +74,33 @@ def token_cross_entropy(vq: FactorizedVQ, latent: Tensor, codes: Tensor, mask: T
     return (per_frame * weights).sum() / weights.sum().clamp(min=1.0)
 
 
-def content_cycle_loss(model: HACModel, quantized: dict[str, VQOutput], frame_mask: Tensor | None) -> Tensor:
-    """The content cycle term: mean over content streams of :func:`token_cross_entropy` on the re-encoded conversion.
+def content_cycle_losses(
+    model: HACModel, quantized: dict[str, VQOutput], frame_mask: Tensor | None, cycles: Sequence[str]
+) -> dict[str, Tensor]:
+    """Each asked cycle's term: the mean over content streams of :func:`token_cross_entropy` on its re-encoded decode.
 
     ``quantized``: the training pass's stream outputs (of input ``[B, 1, S]``); ``frame_mask [B, 1, T]`` bool, the
-    valid frames (None: all). Returns a scalar whose gradient reaches the decoder's parameters only.
+    valid frames (None: all); ``cycles``: names from ``CYCLES``. Returns a scalar per cycle, whose gradient reaches
+    the decoder's parameters only.
     """
-    if frame_mask is not None:  # a frame counts where both the item and its voice reference hold audio
-        frame_mask = frame_mask & frame_mask.roll(1, dims=0)
-    converted = model.decode(swapped_voices(quantized).detach(), frame_mask)  # [B, 1, S]
-    code_mask = None if frame_mask is None else rearrange(frame_mask, "b 1 t -> b t")
+    if not cycles:
+        return {}
+    batch = len(quantized["acoustic"].quantized)
+    shifts = [CYCLES[name] for name in cycles]
+    decoder_input = torch.cat([voices(quantized, shift) for shift in shifts]).detach()  # [C * B, D, T]
+    # a frame counts where both the item and its voice reference hold audio
+    mask = None if frame_mask is None else torch.cat([frame_mask & frame_mask.roll(s, dims=0) for s in shifts])
+    decoded = model.decode(decoder_input, mask)  # [C * B, 1, S]
     with frozen(model):
-        latent = model.latent(converted, frame_mask)
+        latent = model.latent(decoded, mask)
+        projected = {name: stream.vq.project(stream.features(latent, mask)) for name, stream in model.streams().items()}
+    losses = {}
+    for i, name in enumerate(cycles):
+        rows = slice(i * batch, (i + 1) * batch)
+        code_mask = None if mask is None else rearrange(mask[rows], "b 1 t -> b t")
         terms = [
-            token_cross_entropy(
-                stream.vq, stream.vq.project(stream.features(latent, frame_mask)), quantized[name].codes, code_mask
-            )
-            for name, stream in model.streams().items()
+            token_cross_entropy(model.streams()[stream].vq, projection[rows], quantized[stream].codes, code_mask)
+            for stream, projection in projected.items()
         ]
-    return torch.stack(terms).mean()
+        losses[name] = torch.stack(terms).mean()
+    return losses

@@ -6,12 +6,13 @@ generator's gradients, the projections ``A_p`` / ``A_l`` included, after a singl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
 from ..model import HACModel, HACOutput
-from .cycle import content_cycle_loss
+from .cycle import content_cycle_losses
 from .distill import Distiller
 from .teachers.base import TeacherTargets
 
@@ -20,7 +21,7 @@ from .teachers.base import TeacherTargets
 class StudentOutput:
     hac: HACOutput  # ``hac.audio`` is None when the pass did not decode
     kd: dict[str, Tensor]  # per distilled stream: scalar D-axis KD loss
-    cycle: Tensor | None = None  # scalar content cycle loss (training.cycle); None when not asked for
+    cycles: dict[str, Tensor] = field(default_factory=dict)  # scalar per content cycle asked for (training.cycle)
 
 
 class Student(nn.Module):
@@ -37,18 +38,19 @@ class Student(nn.Module):
         audio: Tensor,
         targets: dict[str, TeacherTargets],
         decode: bool = True,
-        cycle_mask: Tensor | None = None,
+        frame_mask: Tensor | None = None,
+        cycles: Sequence[str] = (),
     ) -> StudentOutput:
         """``audio [B, 1, S]`` and teacher targets per stream -> reconstruction, quantizer outputs, KD losses.
 
         ``decode=False`` (the content-first stage) stops at the quantizers: ``hac.audio`` is None.
-        ``cycle_mask [B, 1, T]``, the valid frames, asks for the content cycle loss as well (needs ``decode``); it
-        is computed here, in the one forward pass that DDP wraps, because it runs the model's decoder and encoder again.
+        ``cycles`` (names from ``training.cycle.CYCLES``) asks for content cycle losses as well, over the valid frames
+        ``frame_mask [B, 1, T]`` bool (None: all); they are computed here, in the one forward pass that DDP wraps,
+        because they run the model's decoder and encoder again.
         """
         out = self.model(audio) if decode else HACOutput(None, *self.model.quantize(audio))
         kd = {
             name: distiller(out.quantized[name].quantized, targets[name].features, targets[name].mask)
             for name, distiller in self.distillers.items()
         }
-        cycle = None if cycle_mask is None else content_cycle_loss(self.model, out.quantized, cycle_mask)
-        return StudentOutput(out, kd, cycle)
+        return StudentOutput(out, kd, content_cycle_losses(self.model, out.quantized, frame_mask, cycles))

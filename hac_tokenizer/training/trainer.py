@@ -5,7 +5,7 @@ Generator loss (DAC's codec terms plus HAC's distillation)::
     15 mel + 1 adversarial + 2 feature matching + 0.25 commitment + 1 codebook + kd_phonetic + kd_lexical
 
 (weights from the recipe's ``loss`` section), and where a recipe weights them the level term
-(``losses.level_loss``) and the content cycle (``cycle``). One process per device; under ``torchrun`` the generator
+(``losses.level_loss``) and the content cycles (``cycle``). One process per device; under ``torchrun`` the generator
 (model and KD projections) and the discriminator are each wrapped in ``DistributedDataParallel``. Teachers
 are frozen and run outside DDP. Every ``checkpoint_every`` steps the whole training state is written
 atomically to ``run_dir/state.pt``; a new ``Trainer`` on the same ``run_dir`` continues from it. A run without one
@@ -30,6 +30,7 @@ from ..manifest import read_manifest
 from ..model import HACModel
 from .codebook_upkeep import CodebookUpkeep
 from .config import TrainConfig
+from .cycle import CYCLES
 from .data.batch import Batch
 from .data.loader import ClipLoader
 from .discriminators import MultiDiscriminator, split_outputs
@@ -122,9 +123,9 @@ class Trainer:
         targets = self.teacher_targets(batch, num_frames)
         decode = self.step >= self.config.content_steps
         frame_mask = batch.frame_mask(num_frames).to(audio.device)  # [B, T]
-        cycle_mask = frame_mask[:, None] if decode and self.config.loss.content_cycle else None
+        cycles = [name for name in CYCLES if getattr(self.config.loss, name)] if decode else []
         with self.runtime.autocast():
-            out = self.student_ddp(audio, targets, decode, cycle_mask)
+            out = self.student_ddp(audio, targets, decode, frame_mask[:, None], cycles)
         fake = out.hac.audio.float() if decode else None  # [B, 1, S]
         adversarial = self.step >= self.config.discriminator.start_step
         init = self.config.init
@@ -172,8 +173,8 @@ class Trainer:
         """Unweighted generator loss terms, named as the fields of :class:`LossWeights`.
 
         Without ``adversarial`` (the warm-up before ``discriminator.start_step``) the two GAN terms are 0; without
-        ``fake`` audio (the content-first stage) the mel term is 0 too, and so is the content cycle when the pass
-        did not compute it (weight 0).
+        ``fake`` audio (the content-first stage) the mel term is 0 too, and so is a content cycle the pass did not
+        compute (weight 0).
         """
         quantized = out.hac.quantized.values()
         zero = torch.zeros((), device=audio.device)
@@ -182,8 +183,7 @@ class Trainer:
             "level": zero if fake is None else level_loss(fake, audio),
             "commitment": sum(q.commitment_loss for q in quantized),
             "codebook": sum(q.codebook_loss for q in quantized),
-            "content_cycle": zero if out.cycle is None else out.cycle,
-        }
+        } | {name: out.cycles.get(name, zero) for name in CYCLES}
         if adversarial:
             # the unwrapped discriminator, frozen: this pass trains the generator only, so no DDP sync is due
             with frozen(self.discriminator), self.runtime.autocast():

@@ -1,7 +1,8 @@
-"""The content cycle loss: the swap, the soft code choice, masking, and where its gradient goes."""
+"""The content cycle losses: the voices, the soft code choice, masking, and where their gradient goes."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
@@ -10,7 +11,7 @@ from hac_tokenizer.config import tiny_frame_config
 from hac_tokenizer.model import HACModel
 from hac_tokenizer.nn.layers import padding_mask
 from hac_tokenizer.quantization.vq import FactorizedVQ
-from hac_tokenizer.training.cycle import TEMPERATURE, content_cycle_loss, swapped_voices, token_cross_entropy
+from hac_tokenizer.training.cycle import CYCLES, TEMPERATURE, content_cycle_losses, token_cross_entropy, voices
 
 
 def _model() -> HACModel:
@@ -18,14 +19,32 @@ def _model() -> HACModel:
     return HACModel(tiny_frame_config())
 
 
-def test_each_item_keeps_its_content_and_takes_the_previous_items_acoustic():
+def content_cycle_loss(model: HACModel, quantized: dict, frame_mask: torch.Tensor | None) -> torch.Tensor:
+    return content_cycle_losses(model, quantized, frame_mask, ["content_cycle"])["content_cycle"]
+
+
+def test_each_item_keeps_its_content_and_takes_the_previous_items_acoustic_or_its_own():
     model = _model()
     _, quantized = model.quantize(torch.randn(3, 1, 8 * model.config.hop_length))
-    swapped = swapped_voices(quantized)
     content = quantized["phonetic"].quantized + quantized["lexical"].quantized
     acoustic = quantized["acoustic"].quantized
     for i, source in enumerate([2, 0, 1]):
-        torch.testing.assert_close(swapped[i], content[i] + acoustic[source])
+        torch.testing.assert_close(voices(quantized, CYCLES["content_cycle"])[i], content[i] + acoustic[source])
+    torch.testing.assert_close(voices(quantized, CYCLES["reconstruction_cycle"]), content + acoustic)
+
+
+def test_both_cycles_in_one_batch_equal_each_alone():
+    model = _model().eval()
+    hop = model.config.hop_length
+    audio = torch.randn(3, 1, 12 * hop)
+    audio[2, :, 9 * hop :] = 0
+    frame_mask = padding_mask(torch.tensor([12, 12, 9]), 12)
+    _, quantized = model.quantize(audio, frame_mask)
+    both = content_cycle_losses(model, quantized, frame_mask, list(CYCLES))
+    assert set(both) == set(CYCLES) and both["content_cycle"] != both["reconstruction_cycle"]
+    for name in CYCLES:
+        torch.testing.assert_close(both[name], content_cycle_losses(model, quantized, frame_mask, [name])[name])
+    assert content_cycle_losses(model, quantized, frame_mask, []) == {}
 
 
 def test_token_cross_entropy_is_the_softmax_over_cosines_to_the_codebook():
@@ -51,10 +70,11 @@ def test_masked_frames_count_for_nothing_and_the_codebook_gets_no_gradient():
     assert latent.grad[0, :, 3].abs().sum() == 0 and latent.grad[0, :, :3].abs().sum() > 0
 
 
-def test_only_the_decoder_learns_from_it():
+@pytest.mark.parametrize("cycle", list(CYCLES))
+def test_only_the_decoder_learns_from_it(cycle):
     model = _model()
     _, quantized = model.quantize(torch.randn(4, 1, 12 * model.config.hop_length))
-    content_cycle_loss(model, quantized, None).backward()
+    content_cycle_losses(model, quantized, None, [cycle])[cycle].backward()
     trained = {name for name, p in model.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
     decoder = {name for name, _ in model.named_parameters() if name.startswith("decoder.")}
     assert trained == decoder
@@ -74,13 +94,14 @@ def test_frames_where_an_item_or_its_voice_reference_is_padding_do_not_count():
     torch.testing.assert_close(content_cycle_loss(model, quantized, frame_mask), loss)
 
 
-def test_minimising_it_brings_the_codes_back_from_the_conversions():
+@pytest.mark.parametrize("name", list(CYCLES))
+def test_minimising_it_brings_the_codes_back_from_the_decodes(name):
     model = _model()
     audio = torch.randn(4, 1, 12 * model.config.hop_length)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
 
     def cycle() -> torch.Tensor:
-        return content_cycle_loss(model, model.quantize(audio)[1], None)
+        return content_cycle_losses(model, model.quantize(audio)[1], None, [name])[name]
 
     first = cycle().item()
     for _ in range(30):

@@ -76,12 +76,13 @@ def test_lexical_teacher_on_a_model_without_lexical_stream_is_refused(tmp_path):
         TrainConfig.load(path)
 
 
-def test_content_cycle_on_a_model_without_content_streams_is_refused(tmp_path):
+@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle"])
+def test_a_content_cycle_on_a_model_without_content_streams_is_refused(tmp_path, cycle):
     model = tiny_config().to_dict() | {"phonetic": None, "lexical": None}
-    path = write(tmp_path, {"model": model, "data": {"train_manifests": ["m.jsonl"]}, "loss": {"content_cycle": 1.0}})
-    with pytest.raises(ConfigError, match="content_cycle=0"):
+    path = write(tmp_path, {"model": model, "data": {"train_manifests": ["m.jsonl"]}, "loss": {cycle: 1.0}})
+    with pytest.raises(ConfigError, match=f"{cycle}=0"):
         TrainConfig.load(path)
-    assert TrainConfig.load(path, ["loss.content_cycle=0"]).loss.content_cycle == 0
+    assert getattr(TrainConfig.load(path, [f"loss.{cycle}=0"]).loss, cycle) == 0
 
 
 def test_yaml_round_trip(tmp_path):

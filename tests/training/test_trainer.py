@@ -132,15 +132,18 @@ def test_the_level_term_enters_the_total_with_its_weight(tmp_path):
     assert second["total"] == pytest.approx(first["total"] + first["level"], rel=1e-5)
 
 
-def test_the_content_cycle_enters_the_total_with_its_weight_once_the_decoder_trains(tmp_path):
+@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle"])
+def test_a_content_cycle_enters_the_total_with_its_weight_once_the_decoder_trains(tmp_path, cycle):
     plain, cycled = tmp_path / "plain", tmp_path / "cycled"
     train(tiny_recipe(tmp_path, plain, content_steps=1, discriminator__start_step=1), "steps=2", "log_every=1")
-    train(tiny_recipe(tmp_path, cycled, content_steps=1, discriminator__start_step=1), "steps=2", "log_every=1", "loss.content_cycle=0.5")
+    train(tiny_recipe(tmp_path, cycled, content_steps=1, discriminator__start_step=1), "steps=2", "log_every=1", f"loss.{cycle}=0.5")
     (off_0, off_1), (on_0, on_1) = read_metrics(plain / "train.csv"), read_metrics(cycled / "train.csv")
-    assert off_0["content_cycle"] == off_1["content_cycle"] == on_0["content_cycle"] == 0  # no decode in step 1
+    assert off_0[cycle] == off_1[cycle] == on_0[cycle] == 0  # no decode in step 1
     assert on_0["total"] == off_0["total"]
-    assert on_1["content_cycle"] > 0 and on_1["mel"] == off_1["mel"]
-    assert on_1["total"] == pytest.approx(off_1["total"] + 0.5 * on_1["content_cycle"], rel=1e-5)
+    assert on_1[cycle] > 0 and on_1["mel"] == off_1["mel"]
+    other = ({"content_cycle", "reconstruction_cycle"} - {cycle}).pop()
+    assert on_1[other] == 0  # each is computed only where weighted
+    assert on_1["total"] == pytest.approx(off_1["total"] + 0.5 * on_1[cycle], rel=1e-5)
 
 
 @pytest.mark.parametrize("has_bf16", [True, False])
@@ -243,8 +246,8 @@ DDP_WORKER = textwrap.dedent(
 @pytest.mark.slow
 def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     run = tmp_path / "run"
-    # with the content cycle, which runs the decoder twice and the encoder frozen inside DDP's one forward
-    recipe = tiny_recipe(tmp_path, run, loss__content_cycle=1.0)
+    # with the content cycles, which run the decoder again and the encoder frozen inside DDP's one forward
+    recipe = tiny_recipe(tmp_path, run, loss__content_cycle=1.0, loss__reconstruction_cycle=1.0)
     worker = tmp_path / "worker.py"
     worker.write_text(DDP_WORKER)
     env = dict(os.environ)  # with conftest.py's OMP_NUM_THREADS=1
@@ -274,7 +277,7 @@ def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     state = load_state(run)
     assert state["step"] == 2 and len(state["ranks"]) == 2
     rows = read_metrics(run / "train.csv")
-    assert [r["step"] for r in rows] == [1, 2] and all(r["content_cycle"] > 0 for r in rows)
+    assert [r["step"] for r in rows] == [1, 2] and all(r["content_cycle"] > 0 and r["reconstruction_cycle"] > 0 for r in rows)
 
 
 def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
