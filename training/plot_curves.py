@@ -3,7 +3,9 @@
     python training/plot_curves.py --run runs/hac-mls8-small --out docs/curves/hac-mls8-small.png
 
 Panels: mel loss (training, smoothed, and validation), the two KD losses (their floor, ``-log sigmoid(1)``, is
-drawn), commitment loss, and codebook perplexity per stream. The x axis is the optimiser step;
+drawn), the content cycles' cross-entropies (``training.cycle``), commitment loss, the level difference, and
+codebook perplexity per stream. Rows that log a term as 0 because it was not computed (no decode in a content-first
+stage, a cycle of weight 0) are left out of its curve. The x axis is the optimiser step;
 the wall-clock hours the run's logged ``step_seconds`` add up to go in the title. A run started from a checkpoint
 (``init.step`` in its ``config.yaml``) counts its steps and hours from that step.
 """
@@ -20,6 +22,8 @@ import yaml
 from hac_tokenizer.training.metrics_log import read_metrics
 
 KD_FLOOR = -math.log(1 / (1 + math.exp(-1)))  # -log sigmoid(1) = 0.313: cosine 1 on every column
+# terms the trainer logs as 0 where it did not compute them; a real value is never exactly 0
+UNCOMPUTED_AS_ZERO = {"mel", "content_cycle", "reconstruction_cycle"}
 
 
 def smooth(values: list[float], width: int) -> list[float]:
@@ -29,6 +33,12 @@ def smooth(values: list[float], width: int) -> list[float]:
         total += v - (values[i - width] if i >= width else 0.0)
         out.append(total / min(i + 1, width))
     return out
+
+
+def curve(rows: list[dict], column: str) -> tuple[list[int], list[float]]:
+    """Steps and values of ``column`` over the rows that log it, less those where it was not computed (0)."""
+    kept = [r for r in rows if column in r and not (column in UNCOMPUTED_AS_ZERO and r[column] == 0)]
+    return [r["step"] for r in kept], [r[column] for r in kept]
 
 
 def first_step(run: Path) -> int:
@@ -54,13 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     valid = read_metrics(args.run / "eval.csv") if (args.run / "eval.csv").exists() else []
     start, last = first_step(args.run), int(train[-1]["step"])
     hours = logged_hours(train, start)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7), constrained_layout=True)
     panels = [
         (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
         (axes[0, 1], "KD loss", ["kd_phonetic", "kd_lexical"], True),
-        (axes[1, 0], "commitment loss; |level difference| (dB)", ["commitment", "level"], True),
+        (axes[0, 2], "content cycle cross-entropy", ["content_cycle", "reconstruction_cycle"], False),
+        (axes[1, 0], "commitment loss", ["commitment"], True),
+        (axes[1, 1], "|level difference| (dB)", ["level"], True),
         (
-            axes[1, 1],
+            axes[1, 2],
             "codebook perplexity",
             ["perplexity_phonetic", "perplexity_lexical", "perplexity_acoustic"],
             False,
@@ -68,12 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for ax, title, columns, with_valid in panels:
         for column in columns:
-            # a content-first stage logs mel 0 (nothing decoded): leave those rows out of the mel curve
-            rows = [r for r in train if column in r and not (column == "mel" and r[column] == 0)]
-            if rows:
-                ax.plot(
-                    [r["step"] for r in rows], smooth([r[column] for r in rows], args.smooth), label=f"train {column}"
-                )
+            steps, values = curve(train, column)
+            if steps:
+                ax.plot(steps, smooth(values, args.smooth), label=f"train {column}")
             valid_rows = [r for r in valid if column in r] if with_valid else []
             if valid_rows:
                 ax.plot([r["step"] for r in valid_rows], [r[column] for r in valid_rows], "o-", label=f"valid {column}")

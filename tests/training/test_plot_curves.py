@@ -15,6 +15,14 @@ def test_smooth_is_a_trailing_mean():
     assert plot_curves.smooth([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
 
 
+def test_a_curve_leaves_out_the_rows_where_its_term_was_not_computed():
+    rows = [{"step": 1, "mel": 0.0, "content_cycle": 0.0, "level": 0.0}, {"step": 2, "mel": 3.0, "content_cycle": 2.0}]
+    assert plot_curves.curve(rows, "mel") == ([2], [3.0])
+    assert plot_curves.curve(rows, "content_cycle") == ([2], [2.0])
+    assert plot_curves.curve(rows, "level") == ([1], [0.0])  # a real 0 dB level difference stays
+    assert plot_curves.curve(rows, "reconstruction_cycle") == ([], [])
+
+
 def test_a_run_with_a_content_first_stage_and_a_column_added_later(tmp_path, capsys):
     log = MetricsLog(tmp_path / "run", resume_step=0)
     for step in range(10, 210, 10):
@@ -22,6 +30,7 @@ def test_a_run_with_a_content_first_stage_and_a_column_added_later(tmp_path, cap
         row |= {"commitment": 1.0, "perplexity_phonetic": 100.0, "step_seconds": 0.5}
         if step > 100:
             row["level"] = 2.0  # a term that joined mid-run
+            row["content_cycle"] = 0.0 if step <= 150 else 2.5  # logged 0 while its weight was 0
         log.write("train", step, row)
         if step % 50 == 0:
             log.write("eval", step, {"mel": 2.5, "kd_phonetic": 0.55})
