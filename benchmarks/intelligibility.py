@@ -52,7 +52,9 @@ class Recogniser:
             import pocketsphinx
         except ImportError as err:
             raise SystemExit("pocketsphinx is not installed: pip install pocketsphinx (or the [train] extra)") from err
-        self._decoder = pocketsphinx.Decoder(loglevel="FATAL")
+        # cepstral mean normalisation over each whole utterance: the default ("live") starts from the estimate the
+        # previous utterance left, so a transcript would depend on what was heard before it
+        self._decoder = pocketsphinx.Decoder(loglevel="FATAL", cmn="batch")
 
     def transcribe(self, audio: np.ndarray) -> list[str]:
         """``audio [S]`` float at 16 kHz -> the recognised words (fillers and silences left out)."""
