@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,7 @@ from hac_tokenizer.config import tiny_frame_config
 from hac_tokenizer.model import HACModel
 from hac_tokenizer.nn.layers import padding_mask
 from hac_tokenizer.quantization.vq import FactorizedVQ
+from hac_tokenizer.training.config import LossWeights
 from hac_tokenizer.training.cycle import CYCLES, TEMPERATURE, content_cycle_losses, token_cross_entropy, voices
 
 
@@ -109,3 +112,8 @@ def test_minimising_it_brings_the_codes_back_from_the_decodes(name):
         cycle().backward()
         optimiser.step()
     assert cycle().item() < 0.5 * first
+
+
+def test_every_cycle_is_a_loss_weight():
+    weights = {f.name for f in dataclasses.fields(LossWeights)}
+    assert set(CYCLES) <= weights and {name for name in weights if name.endswith("_cycle")} == set(CYCLES)
