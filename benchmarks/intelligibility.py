@@ -35,13 +35,15 @@ import numpy as np
 
 from hac_tokenizer import HACTokenizer
 from hac_tokenizer.audio import to_mono_items
+from hac_tokenizer.evaluation.collect import decode_all
 from hac_tokenizer.manifest import ManifestEntry, read_manifest
-from hac_tokenizer.training.data.align import normalize_text
+from hac_tokenizer.training.data.align import normalize_text, to_pcm16
 from hac_tokenizer.training.errors import AlignmentError
 from hac_tokenizer.voice import swap_acoustic
 
 SAMPLE_RATE = 16000  # the en-us acoustic model's rate
-CONDITIONS = {"full": None, "lexical+phonetic": ("lexical", "phonetic")}  # decode name -> streams (None: all)
+# decode name -> streams, as evaluation.collect.decode_all takes them ("full": the public decode of every stream)
+CONDITIONS = {"full": (), "lexical+phonetic": ("lexical", "phonetic")}
 
 
 class Recogniser:
@@ -58,9 +60,8 @@ class Recogniser:
 
     def transcribe(self, audio: np.ndarray) -> list[str]:
         """``audio [S]`` float at 16 kHz -> the recognised words (fillers and silences left out)."""
-        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
         self._decoder.start_utt()
-        self._decoder.process_raw(pcm, full_utt=True)
+        self._decoder.process_raw(to_pcm16(audio), full_utt=True)
         self._decoder.end_utt()
         hypothesis = self._decoder.hyp()
         return hypothesis.hypstr.lower().split() if hypothesis is not None else []
@@ -110,10 +111,7 @@ def measure(
         batch = scored[begin : begin + batch_size]
         audio = to_mono_items([entry.audio for entry, _ in batch], None, SAMPLE_RATE)
         tokens = tok.encode(audio, sample_rate=SAMPLE_RATE)
-        decoded = {
-            name: tok.decode(tokens) if streams is None else tok.decode_streams(tokens, streams)
-            for name, streams in CONDITIONS.items()
-        }
+        decoded = decode_all(tok, tokens, CONDITIONS)
         if voices:
             references_audio = [voices[(begin + b) % len(voices)] for b in range(len(batch))]
             voice = tok.encode(to_mono_items(references_audio, None, SAMPLE_RATE), sample_rate=SAMPLE_RATE)

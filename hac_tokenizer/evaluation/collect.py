@@ -79,7 +79,7 @@ class Collected:
     examples: list[dict[str, np.ndarray]]  # {"original": [S], decode name: [S]} for the first utterances
 
 
-def _decode_all(tok: HACTokenizer, tokens: HACTokens, decodes: Mapping[str, tuple[str, ...]]) -> dict[str, HACAudio]:
+def decode_all(tok: HACTokenizer, tokens: HACTokens, decodes: Mapping[str, tuple[str, ...]]) -> dict[str, HACAudio]:
     """Every named decode of a batch: ``full`` through the public ``decode``, the others from their streams."""
     return {
         name: tok.decode(tokens) if name == "full" else tok.decode_streams(tokens, streams)
@@ -112,7 +112,7 @@ def collect(
         audio = to_mono_items([e.audio for e in batch], None, tok.sample_rate)
         tokens = tok.encode(audio, sample_rate=tok.sample_rate)
         features = token_features(tok, tokens)
-        decoded = _decode_all(tok, tokens, options.decodes) if options.metrics is not None else {}
+        decoded = decode_all(tok, tokens, options.decodes) if options.metrics is not None else {}
         for b, entry in enumerate(batch):
             utterance = _utterance(entry, tokens, features, b, tok.frame_rate)
             if decoded:

@@ -91,15 +91,16 @@ def content_cycle_losses(
     # a frame counts where both the item and its voice reference hold audio
     mask = None if frame_mask is None else torch.cat([frame_mask & frame_mask.roll(s, dims=0) for s in shifts])
     decoded = model.decode(decoder_input, mask)  # [C * B, 1, S]
+    streams = model.streams()
     with frozen(model):
         latent = model.latent(decoded, mask)
-        projected = {name: stream.vq.project(stream.features(latent, mask)) for name, stream in model.streams().items()}
+        projected = {name: stream.vq.project(stream.features(latent, mask)) for name, stream in streams.items()}
     losses = {}
     for i, name in enumerate(cycles):
         rows = slice(i * batch, (i + 1) * batch)
         code_mask = None if mask is None else rearrange(mask[rows], "b 1 t -> b t")
         terms = [
-            token_cross_entropy(model.streams()[stream].vq, projection[rows], quantized[stream].codes, code_mask)
+            token_cross_entropy(streams[stream].vq, projection[rows], quantized[stream].codes, code_mask)
             for stream, projection in projected.items()
         ]
         losses[name] = torch.stack(terms).mean()
