@@ -37,7 +37,7 @@ from hac_tokenizer import HACTokenizer
 from hac_tokenizer.audio import to_mono_items
 from hac_tokenizer.evaluation.collect import decode_all
 from hac_tokenizer.manifest import ManifestEntry, read_manifest
-from hac_tokenizer.training.data.align import normalize_text, to_pcm16
+from hac_tokenizer.training.data.align import normalize_text, pocketsphinx_module, to_pcm16
 from hac_tokenizer.training.errors import AlignmentError
 from hac_tokenizer.voice import swap_acoustic
 
@@ -50,13 +50,9 @@ class Recogniser:
     """PocketSphinx 5 with its shipped en-us model: 16 kHz float audio in, lower-case words out."""
 
     def __init__(self) -> None:
-        try:
-            import pocketsphinx
-        except ImportError as err:
-            raise SystemExit("pocketsphinx is not installed: pip install pocketsphinx (or the [train] extra)") from err
         # cepstral mean normalisation over each whole utterance: the default ("live") starts from the estimate the
         # previous utterance left, so a transcript would depend on what was heard before it
-        self._decoder = pocketsphinx.Decoder(loglevel="FATAL", cmn="batch")
+        self._decoder = pocketsphinx_module().Decoder(loglevel="FATAL", cmn="batch")
 
     def transcribe(self, audio: np.ndarray) -> list[str]:
         """``audio [S]`` float at 16 kHz -> the recognised words (fillers and silences left out)."""

@@ -154,7 +154,8 @@ KTUBERLING_SPELLING = {
 DEFAULT_MIN_FRAME_SCORE = -22.0
 
 
-def _pocketsphinx():
+def pocketsphinx_module():
+    """The ``pocketsphinx`` package, or a :class:`DataError` saying how to install it."""
     try:
         import pocketsphinx
     except ImportError as err:
@@ -164,7 +165,7 @@ def _pocketsphinx():
 
 def model_paths() -> dict[str, Path]:
     """The en-us acoustic model directory and dictionary shipped with pocketsphinx."""
-    root = Path(_pocketsphinx().get_model_path()) / "en-us"
+    root = Path(pocketsphinx_module().get_model_path()) / "en-us"
     return {"hmm": root / "en-us", "dict": root / "cmudict-en-us.dict"}
 
 
@@ -289,7 +290,7 @@ class PocketsphinxAligner:
     """Aligns known English text to 16 kHz audio; one instance keeps its decoders (not thread-safe)."""
 
     def __init__(self, min_frame_score: float = DEFAULT_MIN_FRAME_SCORE, min_phone_frames: int = 3) -> None:
-        ps = _pocketsphinx()
+        ps = pocketsphinx_module()
         paths = model_paths()
         self.min_frame_score = min_frame_score
         self.min_phone_frames = min_phone_frames
