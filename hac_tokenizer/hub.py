@@ -61,7 +61,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="211aa087075bd7f8e8194d410c0f6b0cf13030cd5fb3e8ab4df0914ddb0a3237",
+            sha256="30a54d726afbc5bb4f2b0c55dbfd966dffeba43b1cfa237bbc96bf4e71bf256f",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
