@@ -104,7 +104,8 @@ class CodebookConfig:
 class InitConfig:
     """A new run that starts from an exported checkpoint's weights instead of random ones.
 
-    Read only when ``run_dir`` holds no training state (a run that has one resumes from it). An export carries the
+    Read only when ``run_dir`` holds no training state (a run that has one resumes from it, with the init it started
+    with: :meth:`TrainConfig.with_init_of`). An export carries the
     model alone: the KD projections, the discriminators and both optimisers start afresh.
     """
 
@@ -206,6 +207,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         return _build(cls, data, "")
+
+    def with_init_of(self, saved_yaml: str) -> TrainConfig:
+        """This config with the ``init`` a run's saved config (``to_yaml``) started from.
+
+        ``init`` is read only when a run starts; a resume command need not repeat it, yet the run's hold
+        (``init.step + init.hold_steps``) and its ``config.yaml`` must keep what the run started with.
+        """
+        saved = (yaml.safe_load(saved_yaml) or {}).get("init") or {}
+        return dataclasses.replace(self, init=_build(InitConfig, saved, "init."))
 
     @classmethod
     def load(cls, recipe: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:

@@ -45,9 +45,12 @@ from .validation import validate
 
 class Trainer:
     def __init__(self, config: TrainConfig, runtime: Runtime) -> None:
+        self.run_dir = Path(config.run_dir)
+        state = load_state(self.run_dir, map_location=runtime.device)
+        if state is not None:  # a resume: the run's own init, whatever the command says
+            config = config.with_init_of(state["config"])
         self.config = config
         self.runtime = runtime
-        self.run_dir = Path(config.run_dir)
         torch.manual_seed(config.seed)  # identical initial weights on every rank
         device = runtime.device
         model_config = config.model_config()
@@ -72,7 +75,6 @@ class Trainer:
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=amp_fp16)
         self.loader = self._loader(config.data.train_manifests, config.data.train_split, config.data.augment)
         self.step = 0
-        state = load_state(self.run_dir, map_location=device)
         if state is not None:
             self._restore(state)
         elif config.init.checkpoint is not None:

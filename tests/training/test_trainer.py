@@ -396,6 +396,22 @@ def test_a_run_starts_from_an_exported_checkpoint_at_its_step_and_holds_it_while
     assert any(not torch.equal(exported[k], v) for k, v in resumed.student.model.state_dict().items())
 
 
+def test_a_resume_without_the_init_arguments_keeps_the_runs_own_init_and_hold(tmp_path):
+    """A crash inside the hold, resumed with the plain command: the loaded weights must stay held to its end."""
+    source, run, export = tmp_path / "source", tmp_path / "run", tmp_path / "export"
+    train(tiny_recipe(tmp_path, source), "steps=2")
+    export_run(source, export)
+    recipe = tiny_recipe(tmp_path, run)
+    train(recipe, f"init.checkpoint={export}", "init.step=10", "init.hold_steps=3", "steps=11")
+    resumed = train(recipe, "steps=13")  # no init arguments: steps 12 and 13 are still inside the hold (10 + 3)
+    exported = load_checkpoint(export).state_dict()
+    assert all(torch.equal(exported[k], v) for k, v in resumed.student.model.state_dict().items())
+    saved = TrainConfig.load(run / "config.yaml")
+    assert (saved.init.checkpoint, saved.init.step, saved.init.hold_steps) == (str(export), 10, 3)
+    trained = train(recipe, "steps=14")  # past the hold the model trains
+    assert any(not torch.equal(exported[k], v) for k, v in trained.student.model.state_dict().items())
+
+
 def test_init_refuses_a_checkpoint_of_another_architecture_and_a_schedule_without_weights(tmp_path):
     recipe = tiny_recipe(tmp_path, tmp_path / "run")
     config = TrainConfig.load(recipe, ["init.checkpoint=hac-mls8-small"])  # the bundled default, by name
