@@ -370,10 +370,16 @@ def test_the_optimisers_are_fused_adamw_with_the_reference_update_and_take_older
     assert optimiser.state[params[0]]["step"].item() == 5
 
 
-def test_a_run_starts_from_an_exported_checkpoint_at_its_step_and_holds_it_while_the_new_parts_learn(tmp_path):
-    source, run, export = tmp_path / "source", tmp_path / "run", tmp_path / "export"
-    train(tiny_recipe(tmp_path, source), "steps=2")
-    export_run(source, export)
+@pytest.fixture
+def export(tmp_path) -> Path:
+    """The export of a two-step run of the tiny recipe: the checkpoint an ``init`` run starts from."""
+    train(tiny_recipe(tmp_path, tmp_path / "source"), "steps=2")
+    export_run(tmp_path / "source", tmp_path / "export")
+    return tmp_path / "export"
+
+
+def test_a_run_starts_from_an_exported_checkpoint_at_its_step_and_holds_it_while_the_new_parts_learn(tmp_path, export):
+    run = tmp_path / "run"
     recipe = tiny_recipe(tmp_path, run)
     init = [f"init.checkpoint={export}", "init.step=10", "init.hold_steps=2"]
     trainer = Trainer(TrainConfig.load(recipe, [*init, "steps=12"]), start_runtime("cpu", "none"))
@@ -396,11 +402,9 @@ def test_a_run_starts_from_an_exported_checkpoint_at_its_step_and_holds_it_while
     assert any(not torch.equal(exported[k], v) for k, v in resumed.student.model.state_dict().items())
 
 
-def test_a_resume_without_the_init_arguments_keeps_the_runs_own_init_and_hold(tmp_path):
+def test_a_resume_without_the_init_arguments_keeps_the_runs_own_init_and_hold(tmp_path, export):
     """A crash inside the hold, resumed with the plain command: the loaded weights must stay held to its end."""
-    source, run, export = tmp_path / "source", tmp_path / "run", tmp_path / "export"
-    train(tiny_recipe(tmp_path, source), "steps=2")
-    export_run(source, export)
+    run = tmp_path / "run"
     recipe = tiny_recipe(tmp_path, run)
     train(recipe, f"init.checkpoint={export}", "init.step=10", "init.hold_steps=3", "steps=11")
     resumed = train(recipe, "steps=13")  # no init arguments: steps 12 and 13 are still inside the hold (10 + 3)
