@@ -70,10 +70,12 @@ class LossWeights:
     # The paper does not state its KD weights; 1.0 puts each KD term on the scale of the adversarial one.
     kd_phonetic: float = 1.0
     kd_lexical: float = 1.0
-    # content tokens read back from their decodes (training.cycle), with another clip's acoustic tokens (a voice
-    # conversion) and with their own (a reconstruction); not DAC/HAC terms
+    # tokens read back from their decodes (training.cycle): content tokens decoded with another clip's acoustic
+    # tokens (a voice conversion) and with their own (a reconstruction), and that voice's acoustic tokens from the
+    # conversion; not DAC/HAC terms. Every field named *_cycle is one of training.cycle.CYCLES
     content_cycle: float = 0.0
     reconstruction_cycle: float = 0.0
+    voice_cycle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -179,10 +181,10 @@ class TrainConfig:
         if not self.data.train_manifests:
             raise ConfigError("data.train_manifests is empty: list JSONL manifests (made by hac-prepare-data).")
         streams = set(self.model_config().streams)
-        for cycle in ("content_cycle", "reconstruction_cycle"):  # training.cycle.CYCLES
+        for cycle in (f.name for f in dataclasses.fields(LossWeights) if f.name.endswith("_cycle")):
             if getattr(self.loss, cycle) and not streams & set(STREAMS_WITH_TEACHERS):
                 raise ConfigError(
-                    f"loss.{cycle}={getattr(self.loss, cycle)} checks content tokens, and the model "
+                    f"loss.{cycle}={getattr(self.loss, cycle)} decodes content tokens, and the model "
                     f"{self.model_config().name!r} has none (streams {sorted(streams)}); set loss.{cycle}=0."
                 )
         for stream, spec in self.teachers.items():
