@@ -3,7 +3,7 @@
     python training/plot_curves.py --run runs/hac-mls8-small --out docs/curves/hac-mls8-small.png
 
 Panels: mel loss (training, smoothed, and validation), the two KD losses (their floor, ``-log sigmoid(1)``, is
-drawn), the content cycles' cross-entropies (``training.cycle``), commitment loss, the level difference, and
+drawn), the cycles' cross-entropies (``training.cycle``), commitment loss, the level difference, and
 codebook perplexity per stream. Rows that log a term as 0 because it was not computed (no decode in a content-first
 stage, a cycle of weight 0) are left out of its curve. The x axis is the optimiser step;
 the wall-clock hours the run's logged ``step_seconds`` add up to go in the title. A run started from a checkpoint
@@ -23,7 +23,7 @@ from hac_tokenizer.training.metrics_log import read_metrics
 
 KD_FLOOR = -math.log(1 / (1 + math.exp(-1)))  # -log sigmoid(1) = 0.313: cosine 1 on every column
 # terms the trainer logs as 0 where it did not compute them; a real value is never exactly 0
-UNCOMPUTED_AS_ZERO = {"mel", "content_cycle", "reconstruction_cycle"}
+UNCOMPUTED_AS_ZERO = {"mel", "content_cycle", "reconstruction_cycle", "voice_cycle"}
 
 
 def smooth(values: list[float], width: int) -> list[float]:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     panels = [
         (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
         (axes[0, 1], "KD loss", ["kd_phonetic", "kd_lexical"], True),
-        (axes[0, 2], "content cycle cross-entropy", ["content_cycle", "reconstruction_cycle"], False),
+        (axes[0, 2], "cycle cross-entropy", ["content_cycle", "reconstruction_cycle", "voice_cycle"], False),
         (axes[1, 0], "commitment loss", ["commitment"], True),
         (axes[1, 1], "|level difference| (dB)", ["level"], True),
         (

@@ -76,8 +76,8 @@ def test_lexical_teacher_on_a_model_without_lexical_stream_is_refused(tmp_path):
         TrainConfig.load(path)
 
 
-@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle"])
-def test_a_content_cycle_on_a_model_without_content_streams_is_refused(tmp_path, cycle):
+@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle", "voice_cycle"])
+def test_a_cycle_on_a_model_without_content_streams_is_refused(tmp_path, cycle):
     model = tiny_config().to_dict() | {"phonetic": None, "lexical": None}
     path = write(tmp_path, {"model": model, "data": {"train_manifests": ["m.jsonl"]}, "loss": {cycle: 1.0}})
     with pytest.raises(ConfigError, match=f"{cycle}=0"):

@@ -21,6 +21,7 @@ from hac_tokenizer.errors import CheckpointError, ConfigError
 from hac_tokenizer.training import runtime as runtime_module
 from hac_tokenizer.training.cli import main
 from hac_tokenizer.training.config import TrainConfig
+from hac_tokenizer.training.cycle import CYCLES
 from hac_tokenizer.training.discriminators import split_outputs
 from hac_tokenizer.training.export import export_run
 from hac_tokenizer.training.losses import feature_matching_loss, generator_loss
@@ -132,8 +133,8 @@ def test_the_level_term_enters_the_total_with_its_weight(tmp_path):
     assert second["total"] == pytest.approx(first["total"] + first["level"], rel=1e-5)
 
 
-@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle"])
-def test_a_content_cycle_enters_the_total_with_its_weight_once_the_decoder_trains(tmp_path, cycle):
+@pytest.mark.parametrize("cycle", list(CYCLES))
+def test_a_cycle_enters_the_total_with_its_weight_once_the_decoder_trains(tmp_path, cycle):
     plain, cycled = tmp_path / "plain", tmp_path / "cycled"
     train(tiny_recipe(tmp_path, plain, content_steps=1, discriminator__start_step=1), "steps=2", "log_every=1")
     train(tiny_recipe(tmp_path, cycled, content_steps=1, discriminator__start_step=1), "steps=2", "log_every=1", f"loss.{cycle}=0.5")
@@ -141,8 +142,7 @@ def test_a_content_cycle_enters_the_total_with_its_weight_once_the_decoder_train
     assert off_0[cycle] == off_1[cycle] == on_0[cycle] == 0  # no decode in step 1
     assert on_0["total"] == off_0["total"]
     assert on_1[cycle] > 0 and on_1["mel"] == off_1["mel"]
-    other = ({"content_cycle", "reconstruction_cycle"} - {cycle}).pop()
-    assert on_1[other] == 0  # each is computed only where weighted
+    assert all(on_1[other] == 0 for other in CYCLES if other != cycle)  # each is computed only where weighted
     assert on_1["total"] == pytest.approx(off_1["total"] + 0.5 * on_1[cycle], rel=1e-5)
 
 
@@ -246,8 +246,8 @@ DDP_WORKER = textwrap.dedent(
 @pytest.mark.slow
 def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     run = tmp_path / "run"
-    # with the content cycles, which run the decoder again and the encoder frozen inside DDP's one forward
-    recipe = tiny_recipe(tmp_path, run, loss__content_cycle=1.0, loss__reconstruction_cycle=1.0)
+    # with the cycles, which run the decoder again and the encoder frozen inside DDP's one forward
+    recipe = tiny_recipe(tmp_path, run, **{f"loss__{cycle}": 1.0 for cycle in CYCLES})
     worker = tmp_path / "worker.py"
     worker.write_text(DDP_WORKER)
     env = dict(os.environ)  # with conftest.py's OMP_NUM_THREADS=1
@@ -277,7 +277,7 @@ def test_ddp_two_gloo_processes_stay_in_sync(tmp_path):
     state = load_state(run)
     assert state["step"] == 2 and len(state["ranks"]) == 2
     rows = read_metrics(run / "train.csv")
-    assert [r["step"] for r in rows] == [1, 2] and all(r["content_cycle"] > 0 and r["reconstruction_cycle"] > 0 for r in rows)
+    assert [r["step"] for r in rows] == [1, 2] and all(r[cycle] > 0 for r in rows for cycle in CYCLES)
 
 
 def test_the_hac_14_l16_recipe_starts_with_tiny_teachers(tmp_path):
