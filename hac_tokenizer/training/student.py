@@ -21,7 +21,7 @@ from .teachers.base import TeacherTargets
 class StudentOutput:
     hac: HACOutput  # ``hac.audio`` is None when the pass did not decode
     kd: dict[str, Tensor]  # per distilled stream: scalar D-axis KD loss
-    cycles: dict[str, Tensor] = field(default_factory=dict)  # scalar per content cycle asked for (training.cycle)
+    cycles: dict[str, Tensor] = field(default_factory=dict)  # scalar per cycle asked for (training.cycle)
 
 
 class Student(nn.Module):
@@ -44,7 +44,7 @@ class Student(nn.Module):
         """``audio [B, 1, S]`` and teacher targets per stream -> reconstruction, quantizer outputs, KD losses.
 
         ``decode=False`` (the content-first stage) stops at the quantizers: ``hac.audio`` is None.
-        ``cycles`` (names from ``training.cycle.CYCLES``) asks for content cycle losses as well, over the valid frames
+        ``cycles`` (names from ``training.cycle.CYCLES``) asks for the cycle losses as well, over the valid frames
         ``frame_mask [B, 1, T]`` bool (None: all); they are computed here, in the one forward pass that DDP wraps,
         because they run the model's decoder and encoder again.
         """

@@ -5,7 +5,7 @@ Generator loss (DAC's codec terms plus HAC's distillation)::
     15 mel + 1 adversarial + 2 feature matching + 0.25 commitment + 1 codebook + kd_phonetic + kd_lexical
 
 (weights from the recipe's ``loss`` section), and where a recipe weights them the level term
-(``losses.level_loss``) and the content cycles (``cycle``). One process per device; under ``torchrun`` the generator
+(``losses.level_loss``) and the token cycles (``cycle``: content and voice). One process per device; under ``torchrun`` the generator
 (model and KD projections) and the discriminator are each wrapped in ``DistributedDataParallel``. Teachers
 are frozen and run outside DDP. Every ``checkpoint_every`` steps the whole training state is written
 atomically to ``run_dir/state.pt``; a new ``Trainer`` on the same ``run_dir`` continues from it. A run without one
