@@ -19,11 +19,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import yaml
 
+from hac_tokenizer.training.cycle import CYCLES
 from hac_tokenizer.training.metrics_log import read_metrics
 
 KD_FLOOR = -math.log(1 / (1 + math.exp(-1)))  # -log sigmoid(1) = 0.313: cosine 1 on every column
 # terms the trainer logs as 0 where it did not compute them; a real value is never exactly 0
-UNCOMPUTED_AS_ZERO = {"mel", "content_cycle", "reconstruction_cycle", "voice_cycle"}
+UNCOMPUTED_AS_ZERO = {"mel", *CYCLES}
 
 
 def smooth(values: list[float], width: int) -> list[float]:
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     panels = [
         (axes[0, 0], "mel loss (sum of 7 scales)", ["mel"], True),
         (axes[0, 1], "KD loss", ["kd_phonetic", "kd_lexical"], True),
-        (axes[0, 2], "cycle cross-entropy", ["content_cycle", "reconstruction_cycle", "voice_cycle"], False),
+        (axes[0, 2], "cycle cross-entropy", list(CYCLES), False),
         (axes[1, 0], "commitment loss", ["commitment"], True),
         (axes[1, 1], "|level difference| (dB)", ["level"], True),
         (

@@ -113,7 +113,8 @@ def content_cycle_losses(
     losses = {}
     for name in cycles:
         shift, checks = CYCLES[name]
-        rows = slice(shifts.index(shift) * batch, (shifts.index(shift) + 1) * batch)
+        first = shifts.index(shift) * batch  # the rows of this cycle's voice in the decode
+        rows = slice(first, first + batch)
         code_mask = None if mask is None else rearrange(mask[rows], "b 1 t -> b t")
         if checks == "content":
             terms = [
