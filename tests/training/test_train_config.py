@@ -10,6 +10,7 @@ import yaml
 from hac_tokenizer.config import HACConfig, tiny_config
 from hac_tokenizer.errors import ConfigError
 from hac_tokenizer.training.config import TrainConfig
+from hac_tokenizer.training.cycle import CYCLES
 
 PAPER_RECIPES = ("hac-14-l16", "hac-14-en", "hac-14-samu-l16", "hac-14-samu-en", "hac-10-en", "dac-14-en", "dac-14-l16",
                  "dac-10-en")
@@ -76,7 +77,7 @@ def test_lexical_teacher_on_a_model_without_lexical_stream_is_refused(tmp_path):
         TrainConfig.load(path)
 
 
-@pytest.mark.parametrize("cycle", ["content_cycle", "reconstruction_cycle", "voice_cycle"])
+@pytest.mark.parametrize("cycle", list(CYCLES))
 def test_a_cycle_on_a_model_without_content_streams_is_refused(tmp_path, cycle):
     model = tiny_config().to_dict() | {"phonetic": None, "lexical": None}
     path = write(tmp_path, {"model": model, "data": {"train_manifests": ["m.jsonl"]}, "loss": {cycle: 1.0}})
