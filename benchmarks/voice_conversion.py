@@ -45,6 +45,7 @@ from torch import Tensor
 from hac_tokenizer import HACTokenizer, HACTokens
 from hac_tokenizer.audio import to_mono_items
 from hac_tokenizer.evaluation.pnmi import pnmi
+from hac_tokenizer.evaluation.probes import wilson_interval
 from hac_tokenizer.evaluation.reconstruction import magnitude, mel_filters
 from hac_tokenizer.manifest import ManifestEntry, frame_labels, read_manifest
 from hac_tokenizer.voice import swap_acoustic
@@ -123,18 +124,6 @@ def load(entry: ManifestEntry, sample_rate: int) -> Tensor:
 
 def agreement(a: Tensor, b: Tensor) -> float:
     return float((a == b).float().mean())
-
-
-def wilson_interval(hits: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a share ``hits / trials``.
-
-    With 60 pairs one conversion moves ``to ref`` by 0.017: the interval says which differences between
-    checkpoints are more than that (the normal approximation fails near 0, where these shares live).
-    """
-    share, spread = hits / trials, z * z / trials
-    centre = (share + spread / 2) / (1 + spread)
-    half = z / (1 + spread) * (share * (1 - share) / trials + spread / (4 * trials)) ** 0.5
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def half_width(values: list[float], z: float = 1.96) -> float:

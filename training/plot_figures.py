@@ -11,7 +11,9 @@ A point is a training step, a directory holding hac-eval's output on the held-ou
 optionally the JSON written by ``benchmarks/voice_conversion.py --out``. ``--random`` draws a random-init model's
 figures as dashed lines. Each panel draws its issue-15 target as a grey dotted line, so where a figure levels off
 against its target reads straight off the plot; a figure a point lacks (older hac-eval versions did not write the
-shuffled PNMI floors) leaves a gap rather than a made-up value.
+shuffled PNMI floors) leaves a gap rather than a made-up value. Shares of a small count (speaker-probe accuracy on a
+few dozen test utterances, conversions sent to the reference speaker) are shaded with their 95 % Wilson interval, so
+a step-to-step move of one utterance or one conversion reads as the noise it is.
 
 ``--trend-from STEP`` fits each targeted series from STEP on as ``a + b log2(step)`` (figures of these runs grow by
 about the same amount per doubling of steps, not per step), draws the fit as a thin dashed line out to twice the
@@ -31,6 +33,8 @@ from typing import Any, NamedTuple
 import matplotlib.pyplot as plt
 import numpy as np
 
+from hac_tokenizer.evaluation.probes import wilson_interval
+
 PANELS = ("phonetic PNMI", "lexical PNMI", "probe accuracy", "voice conversion", "STOI", "PESQ-wb", "SI-SDR (dB)",
           "level difference (dB)")  # fmt: skip
 
@@ -43,6 +47,9 @@ class Series(NamedTuple):
     # whether its panel's target line applies to it: not to chance floors, side figures, or the real-speech PNMI
     # (whose target is random init + 0.15)
     targeted: bool = True
+    # for a share of a count (probe accuracy, conversions to the reference): path of that count in the same file,
+    # to shade the share's 95 % Wilson interval
+    trials: tuple[str, ...] | None = None
 
 
 # fmt: off
@@ -56,14 +63,17 @@ SERIES = (
     Series("lexical PNMI", "synthetic, shuffled floor", "synth", ("pnmi", "lexical", "all_shuffled")),
     Series("probe accuracy", "phone: phonetic", "synth", ("probes", "phone", "phonetic", "accuracy")),
     Series("probe accuracy", "phone: acoustic", "synth", ("probes", "phone", "acoustic", "accuracy")),
-    Series("probe accuracy", "speaker: acoustic", "synth", ("probes", "speaker", "acoustic", "accuracy")),
-    Series("probe accuracy", "speaker: phonetic", "synth", ("probes", "speaker", "phonetic", "accuracy")),
-    Series("probe accuracy", "speaker: lexical", "synth", ("probes", "speaker", "lexical", "accuracy")),
+    Series("probe accuracy", "speaker: acoustic", "synth", ("probes", "speaker", "acoustic", "accuracy"),
+           trials=("probes", "speaker", "acoustic", "num_test")),
+    Series("probe accuracy", "speaker: phonetic", "synth", ("probes", "speaker", "phonetic", "accuracy"),
+           trials=("probes", "speaker", "phonetic", "num_test")),
+    Series("probe accuracy", "speaker: lexical", "synth", ("probes", "speaker", "lexical", "accuracy"),
+           trials=("probes", "speaker", "lexical", "num_test")),
     Series("voice conversion", "phonetic kept", "vc", ("conditions", "loop, all layers", "phonetic_agreement")),
     Series("voice conversion", "phonetic kept, no swap", "vc", ("conditions", "reconstruction", "phonetic_agreement"),
            targeted=False),
     Series("voice conversion", "to reference", "vc", ("conditions", "loop, all layers", "to_reference"),
-           targeted=False),
+           targeted=False, trials=("pairs",)),
     Series("STOI", "synthetic", "synth", ("reconstruction", "full", "stoi", "mean")),
     Series("STOI", "real English", "real", ("reconstruction", "full", "stoi", "mean")),
     Series("PESQ-wb", "synthetic", "synth", ("reconstruction", "full", "pesq_wb", "mean")),
@@ -97,14 +107,23 @@ def load_point(eval_dir: Path, voice_conversion: Path | None = None) -> dict[str
     }
 
 
-def figure(point: dict[str, dict[str, Any]], series: Series) -> float | None:
-    """The series' value at a point, or None where the point did not measure it."""
+def figure(point: dict[str, dict[str, Any]], series: Series, keys: tuple[str, ...] | None = None) -> float | None:
+    """The series' value at a point (or the value at ``keys`` in the same file), None where it was not measured."""
     value: Any = point[series.source]
-    for key in series.keys:
+    for key in series.keys if keys is None else keys:
         if not isinstance(value, dict) or key not in value:
             return None
         value = value[key]
     return None if value is None else float(value)
+
+
+def interval(point: dict[str, dict[str, Any]], series: Series) -> tuple[float, float] | None:
+    """95 % Wilson interval of a share-of-a-count series at a point; None for other series or where unmeasured."""
+    share = figure(point, series)
+    trials = figure(point, series, series.trials) if series.trials is not None else None
+    if share is None or not trials:
+        return None
+    return wilson_interval(round(share * trials), int(trials))
 
 
 class Trend(NamedTuple):
@@ -156,6 +175,10 @@ def plot(
         measured = [(step, value) for step, value in measured if value is not None]
         if measured:
             ax.plot(*zip(*measured, strict=True), "o-", color=colour, label=series.label)
+        bands = [(step, band) for step in steps if (band := interval(points[step], series)) is not None]
+        if bands:
+            low, high = zip(*(band for _, band in bands), strict=True)
+            ax.fill_between([step for step, _ in bands], low, high, color=colour, alpha=0.15, linewidth=0)
         trended = trend_from is not None and series.panel in TARGETS and series.targeted
         trend = log_trend(measured, trend_from) if trended else None
         if trend is not None:

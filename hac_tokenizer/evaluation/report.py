@@ -204,12 +204,13 @@ def _probe_section(probes) -> list[str]:
     def cell(result) -> str:
         if "skipped" in result:
             return "skipped"
-        return f"{result['accuracy']:.3f} (chance {result['chance']:.3f})"
+        low, high = result["accuracy_95"]
+        return f"{result['accuracy']:.3f} ({low:.3f}-{high:.3f}; chance {result['chance']:.3f})"
 
     rows = [[s, cell(probes["speaker"][s]), cell(probes["phone"][s])] for s in probes["speaker"]]
     notes = sorted({r["skipped"] for kind in ("speaker", "phone") for r in probes[kind].values() if "skipped" in r})
     return [
-        "## Disentanglement probes (linear, test accuracy)",
+        "## Disentanglement probes (linear, test accuracy with its 95 % interval)",
         "",
         _table(["stream", "speaker", "phone"], rows),
         "",

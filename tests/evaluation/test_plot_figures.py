@@ -1,8 +1,8 @@
 """training/plot_figures.py reads the files hac-eval and the voice-conversion benchmark really write."""
 
 import importlib.util
-import math
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -44,6 +44,16 @@ def test_every_series_is_found_in_what_the_tools_write(measured):
     assert missing == []
     pnmi = json.loads((measured[0] / "synth-test" / "metrics.json").read_text())["pnmi"]["phonetic"]["all"]
     assert plot_figures.figure(point, plot_figures.SERIES[0]) == pytest.approx(pnmi)
+
+
+def test_shares_of_a_count_find_their_count_and_are_bracketed_by_their_interval(measured):
+    point = plot_figures.load_point(*measured)
+    shares = [s for s in plot_figures.SERIES if s.trials is not None]
+    assert {s.panel for s in shares} == {"probe accuracy", "voice conversion"}
+    for series in shares:
+        low, high = plot_figures.interval(point, series)
+        assert 0 <= low <= plot_figures.figure(point, series) <= high <= 1 and high - low > 0.05, series.label
+    assert plot_figures.interval(point, plot_figures.SERIES[0]) is None  # PNMI is no share of a count
 
 
 def test_a_point_without_a_file_leaves_gaps(measured, tmp_path):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hac_tokenizer.evaluation import EvaluationError, linear_probe, phone_probe, speaker_probe
-from hac_tokenizer.evaluation.probes import split_by_group
+from hac_tokenizer.evaluation.probes import ProbeResult, split_by_group, wilson_interval
 
 
 def clustered(labels, dim=12, spread=0.2, seed=0):
@@ -53,3 +53,25 @@ def test_unseen_test_labels_count_as_errors():
 def test_one_speaker_cannot_be_probed():
     with pytest.raises(EvaluationError):
         speaker_probe(torch.randn(4, 3), ["s"] * 4)
+
+
+def test_wilson_interval_at_its_closed_forms():
+    # No hits: the upper end is z^2 / (n + z^2); all hits mirror it.
+    assert wilson_interval(0, 10) == (0.0, pytest.approx(1.96**2 / (10 + 1.96**2)))
+    assert wilson_interval(10, 10) == (pytest.approx(10 / (10 + 1.96**2)), 1.0)
+    low, high = wilson_interval(5, 60)
+    assert (round(low, 3), round(high, 3)) == (0.036, 0.181)
+
+
+def test_wilson_interval_covers_the_true_share_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    for share in (0.02, 0.1, 0.4):
+        hits = rng.binomial(60, share, size=4000)
+        covered = [low <= share <= high for low, high in (wilson_interval(int(k), 60) for k in hits)]
+        assert 0.92 <= np.mean(covered) <= 0.99, share
+
+
+def test_a_probe_result_carries_the_interval_of_its_accuracy():
+    result = ProbeResult(accuracy=10 / 39, chance=0.05, num_train=80, num_test=39, num_classes=20)
+    low, high = result.to_dict()["accuracy_95"]
+    assert (low, high) == wilson_interval(10, 39) and low < result.accuracy < high
