@@ -61,7 +61,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry(
             name=DEFAULT_MODEL,
             description="small HAC (frame-rate encoder and decoder) trained on synthetic 8-language speech (bundled, offline; see MODEL_CARD.md)",
-            sha256="30a54d726afbc5bb4f2b0c55dbfd966dffeba43b1cfa237bbc96bf4e71bf256f",
+            sha256="7110dd1616ff223a0b69c68ac8972cd580d183cbccf6ab979f2e75f531b185cb",
             bundled=True,
             recipe=DEFAULT_MODEL,
         ),
