@@ -107,20 +107,25 @@ def load_point(eval_dir: Path, voice_conversion: Path | None = None) -> dict[str
     }
 
 
-def figure(point: dict[str, dict[str, Any]], series: Series, keys: tuple[str, ...] | None = None) -> float | None:
-    """The series' value at a point (or the value at ``keys`` in the same file), None where it was not measured."""
-    value: Any = point[series.source]
-    for key in series.keys if keys is None else keys:
+def _number(data: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    """The number at the path ``keys`` inside ``data``, None where the path or its value is missing."""
+    value: Any = data
+    for key in keys:
         if not isinstance(value, dict) or key not in value:
             return None
         value = value[key]
     return None if value is None else float(value)
 
 
+def figure(point: dict[str, dict[str, Any]], series: Series) -> float | None:
+    """The series' value at a point, or None where the point did not measure it."""
+    return _number(point[series.source], series.keys)
+
+
 def interval(point: dict[str, dict[str, Any]], series: Series) -> tuple[float, float] | None:
     """95 % Wilson interval of a share-of-a-count series at a point; None for other series or where unmeasured."""
     share = figure(point, series)
-    trials = figure(point, series, series.trials) if series.trials is not None else None
+    trials = _number(point[series.source], series.trials) if series.trials is not None else None
     if share is None or not trials:
         return None
     return wilson_interval(round(share * trials), int(trials))
